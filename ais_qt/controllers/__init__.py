@@ -1,0 +1,1 @@
+"""Qt glue between views and models: threads, progress, cancel, settings."""

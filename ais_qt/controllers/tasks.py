@@ -1,0 +1,78 @@
+"""Runs engine functions in the QThreadPool and brings their results back to the GUI thread."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from ais_qt.models.errors import AisError
+from ais_qt.models.progress import Cancelled, Progress
+
+
+class Task(QObject):
+    """One background job. Signals arrive in the GUI thread (queued across threads)."""
+
+    progress = Signal(float, str)
+    finished = Signal(object)  # the function's return value
+    failed = Signal(str)  # a message for the user
+    cancelled = Signal()
+    done = Signal()  # after any of the three above
+
+    def __init__(self, fn: Callable[[Progress], Any], name: str = ""):
+        super().__init__()
+        self.name = name
+        self.fn = fn
+        self.handle = Progress(self.progress.emit)
+
+    def cancel(self) -> None:
+        self.handle.cancel()
+
+
+class _Runnable(QRunnable):
+    def __init__(self, task: Task):
+        super().__init__()
+        self.task = task
+
+    def run(self) -> None:
+        task = self.task
+        try:
+            result = task.fn(task.handle)
+        except Cancelled:
+            task.cancelled.emit()
+        except AisError as e:
+            task.failed.emit(str(e))
+        except Exception as e:  # a bug: still a message, with the details on stderr for a report
+            traceback.print_exc()
+            task.failed.emit(f"{task.name or 'Task'} failed unexpectedly: {type(e).__name__}: {e}")
+        else:
+            task.finished.emit(result)
+        task.done.emit()
+
+
+class TaskRunner(QObject):
+    """Starts tasks and keeps them alive until they are done."""
+
+    def __init__(self, pool: QThreadPool | None = None):
+        super().__init__()
+        self.pool = pool or QThreadPool.globalInstance()
+        self.running: list[Task] = []
+
+    def start(self, fn: Callable[[Progress], Any], name: str = "", *, finished=None, failed=None,
+              progress=None, cancelled=None) -> Task:
+        """Run ``fn(progress)`` in the pool; callbacks are connected before it starts, so none is missed."""
+        task = Task(fn, name)
+        for signal, callback in ((task.finished, finished), (task.failed, failed),
+                                 (task.progress, progress), (task.cancelled, cancelled)):
+            if callback is not None:
+                signal.connect(callback)
+        self.running.append(task)
+        task.done.connect(lambda: self.running.remove(task))
+        self.pool.start(_Runnable(task))
+        return task
+
+    def wait(self, msecs: int = -1) -> bool:
+        """Block until all tasks ended (for the screenshot mode and tests, never in the GUI flow)."""
+        return self.pool.waitForDone(msecs)

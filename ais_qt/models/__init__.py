@@ -1,0 +1,1 @@
+"""Domain state and algorithms. Never imports Qt, pyqtgraph or VTK (see DESIGN.md)."""

@@ -1,0 +1,91 @@
+"""The open tomograms of one working session, each with its own slice position and display settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from psygnal import Signal
+
+from ais_qt.models.display import DisplaySettings
+from ais_qt.models.tomogram import Tomogram
+
+
+class OpenTomogram:
+    """A tomogram as the user works on it: where they are (slice z) and how it is shown."""
+
+    z_changed = Signal(int)
+
+    def __init__(self, tomogram: Tomogram):
+        self.tomogram = tomogram
+        self.display = DisplaySettings()
+        self._z = tomogram.shape[0] // 2
+
+    @property
+    def z(self) -> int:
+        return self._z
+
+    @z.setter
+    def z(self, value: int) -> None:
+        value = min(max(int(value), 0), self.tomogram.shape[0] - 1)
+        if value != self._z:
+            self._z = value
+            self.z_changed.emit(value)
+
+    def step(self, delta: int) -> None:
+        self.z = self._z + delta
+
+
+class Session:
+    """Every open tomogram and which one is current."""
+
+    added = Signal(object)  # OpenTomogram
+    removed = Signal(object)  # OpenTomogram
+    current_changed = Signal(object)  # OpenTomogram or None
+
+    def __init__(self):
+        self.items: list[OpenTomogram] = []
+        self._current: OpenTomogram | None = None
+
+    @property
+    def current(self) -> OpenTomogram | None:
+        return self._current
+
+    @current.setter
+    def current(self, item: OpenTomogram | None) -> None:
+        if item is not None and item not in self.items:
+            raise ValueError("not an open tomogram of this session")
+        if item is not self._current:
+            self._current = item
+            self.current_changed.emit(item)
+
+    def find(self, path: str | Path) -> OpenTomogram | None:
+        path = Path(path).resolve()
+        for item in self.items:
+            if item.tomogram.path is not None and item.tomogram.path.resolve() == path:
+                return item
+        return None
+
+    def add(self, tomogram: Tomogram, make_current: bool = True) -> OpenTomogram:
+        item = OpenTomogram(tomogram)
+        self.items.append(item)
+        self.added.emit(item)
+        if make_current or self._current is None:
+            self.current = item
+        return item
+
+    def open(self, path: str | Path, make_current: bool = True) -> OpenTomogram:
+        """Open a file, or bring it forward when it is open already; raises TomogramError."""
+        item = self.find(path)
+        if item is None:
+            return self.add(Tomogram.open(path), make_current)
+        if make_current:
+            self.current = item
+        return item
+
+    def remove(self, item: OpenTomogram) -> None:
+        index = self.items.index(item)
+        self.items.remove(item)
+        if item is self._current:
+            self.current = self.items[min(index, len(self.items) - 1)] if self.items else None
+        self.removed.emit(item)
+        item.tomogram.close()

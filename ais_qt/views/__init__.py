@@ -1,0 +1,1 @@
+"""Widgets only; no algorithms here."""

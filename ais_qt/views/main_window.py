@@ -1,0 +1,173 @@
+"""The main window: workflow tabs on the left, the slice view in the middle, open tomograms on the right."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
+
+from ais_qt import __version__
+from ais_qt.controllers.session_controller import SessionController
+from ais_qt.models.tomogram import VOLUME_SUFFIXES
+from ais_qt.views.shortcuts_dialog import ShortcutsDialog
+from ais_qt.views.slice_view import SliceView
+from ais_qt.views.tomogram_list import TomogramList
+from ais_qt.views.workflow_tabs import WorkflowTabs
+
+FILE_FILTER = ("Tomograms (" + " ".join(f"*{s}" for s in VOLUME_SUFFIXES) + ");;All files (*)")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, controller: SessionController):
+        super().__init__()
+        self.controller = controller
+        session = controller.session
+        self.setWindowTitle("Ais-Qt")
+        self.setAcceptDrops(True)
+        self.resize(1400, 900)
+        self.setMinimumSize(1200, 800)
+
+        self.slice_view = SliceView(session)
+        self.setCentralWidget(self.slice_view)
+        self.workflow = WorkflowTabs(session)
+        self.tomogram_list = TomogramList(session)
+        self.workflow_dock = self._dock("Workflow", self.workflow, Qt.LeftDockWidgetArea)
+        self.tomogram_dock = self._dock("Tomograms", self.tomogram_list, Qt.RightDockWidgetArea)
+        self.cursor_label = QLabel()
+        self.statusBar().addPermanentWidget(self.cursor_label)
+        self.last_message_box: QMessageBox | None = None
+
+        self.resizeDocks([self.workflow_dock, self.tomogram_dock], [360, 330], Qt.Horizontal)
+        self._build_menus()
+        self.slice_view.cursor_moved.connect(self.cursor_label.setText)
+        self.slice_view.levels_shown.connect(self.workflow.display_panel.show_levels)
+        self.tomogram_list.close_requested.connect(controller.close)
+        self.tomogram_list.problem.connect(self._show_status)
+        controller.status.connect(self._show_status)
+        controller.error.connect(self.show_error)
+        controller.recent_changed.connect(self._fill_recent_menu)
+        session.current_changed.connect(self._update_title)
+        self._restore_layout()
+
+    def _dock(self, title: str, widget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    # -------------------------------------------------------------------- menus
+    def _action(self, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        return action
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.open_action = self._action("&Open tomogram…", self.open_dialog, QKeySequence.Open)
+        self.sample_action = self._action("Open &sample tomogram", self.controller.open_sample, "Ctrl+Shift+O")
+        self.close_action = self._action("&Close tomogram", self._close_current, QKeySequence.Close)
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.Quit)
+        file_menu.addActions([self.open_action, self.sample_action])
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        file_menu.addSeparator()
+        file_menu.addActions([self.close_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        self._fill_recent_menu()
+
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addActions(self.slice_view.actions)
+        view_menu.addSeparator()
+        view_menu.addActions([self.workflow_dock.toggleViewAction(), self.tomogram_dock.toggleViewAction()])
+
+        help_menu = self.menuBar().addMenu("&Help")
+        self.shortcuts_action = self._action("&Keyboard shortcuts", self.show_shortcuts, "F1")
+        help_menu.addAction(self.shortcuts_action)
+        help_menu.addAction(self._action("&About Ais-Qt", self._about))
+
+    def all_actions(self) -> list[QAction]:
+        """Every keyboard action of the window, for the shortcuts reference."""
+        return [self.open_action, self.sample_action, self.close_action, self.quit_action,
+                *self.slice_view.actions, *self.tomogram_list.actions(), self.shortcuts_action]
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.controller.recent_files()
+        for i, path in enumerate(recent):
+            label = f"&{i + 1} {Path(path).name}" if i < 9 else Path(path).name
+            action = self.recent_menu.addAction(label)
+            action.setToolTip(path)
+            action.setStatusTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.controller.open_paths([p]))
+        if recent:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear list", self.controller.clear_recent)
+        self.recent_menu.setEnabled(bool(recent))
+
+    # ------------------------------------------------------------------ actions
+    def open_dialog(self) -> None:
+        start = str(Path(self.controller.recent_files()[0]).parent) if self.controller.recent_files() else ""
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open tomograms", start, FILE_FILTER)
+        if paths:
+            self.controller.open_paths(paths)
+
+    def _close_current(self) -> None:
+        if self.controller.session.current is not None:
+            self.controller.close(self.controller.session.current)
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        dialog = ShortcutsDialog(self.all_actions(), self)
+        dialog.open()
+        return dialog
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "About Ais-Qt",
+                          f"<b>Ais-Qt {__version__}</b><p>Segmentation of cryo-electron tomograms: annotate, "
+                          "train small networks, segment, pick particles and render.</p>"
+                          "<p>A re-implementation of Ais (Last et al., eLife 2024).</p>")
+
+    def show_error(self, text: str) -> None:
+        """A non-blocking message box (the GUI and background tasks keep running)."""
+        self.statusBar().showMessage(text.splitlines()[0], 10000)
+        box = QMessageBox(QMessageBox.Warning, "Ais-Qt", text, QMessageBox.Ok, self)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()
+        self.last_message_box = box
+
+    def _show_status(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    def _update_title(self, item) -> None:
+        self.setWindowTitle(f"{item.tomogram.name} — Ais-Qt" if item is not None else "Ais-Qt")
+
+    # ------------------------------------------------------------ drag and drop
+    def dragEnterEvent(self, event):
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event):
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.controller.open_paths(paths)
+
+    # ------------------------------------------------------------------- layout
+    def _restore_layout(self) -> None:
+        state = self.controller.settings.value("window/state")
+        geometry = self.controller.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def closeEvent(self, event):
+        self.controller.settings.setValue("window/geometry", self.saveGeometry())
+        self.controller.settings.setValue("window/state", self.saveState())
+        self.controller.settings.sync()
+        super().closeEvent(event)

@@ -1,0 +1,52 @@
+"""The workflow, in order: Annotate, Models, Export, Pick, Render.
+
+Steps not built yet are clearly labelled panels saying what will live there, with no controls.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+
+from ais_qt.models.session import Session
+from ais_qt.views.display_panel import DisplayPanel
+
+NAVIGATION_HELP = ("<b>Browsing slices</b><br>Wheel or Up/Down (W/S): one slice · PageUp/PageDown: ten<br>"
+                   "Shift+wheel or right-drag: zoom · left/middle drag: pan · Home or R: fit")
+
+PLANNED = {
+    "Models": "Train one small network per feature from your annotated boxes, watch its loss, "
+              "and see it segment the current slice live.",
+    "Export": "Apply trained networks to whole tomograms in a background queue and save the "
+              "segmentations as .mrc volumes.",
+    "Pick": "Turn a segmentation into particle coordinates for subtomogram averaging "
+            "(.star, .tsv, .tbl, copick).",
+    "Render": "Show segmented features as 3D surfaces with particle markers and export meshes (.obj).",
+}
+
+
+def planned_panel(title: str, text: str) -> QWidget:
+    panel = QWidget()
+    label = QLabel(f"<h3>{title}</h3><p>{text}</p><p><i>Not available in this version yet.</i></p>")
+    label.setWordWrap(True)
+    label.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+    label.setObjectName(f"planned_{title.lower()}")
+    layout = QVBoxLayout(panel)
+    layout.addWidget(label)
+    return panel
+
+
+class WorkflowTabs(QTabWidget):
+    def __init__(self, session: Session, parent=None):
+        super().__init__(parent)
+        annotate = QWidget()
+        self.display_panel = DisplayPanel(session)
+        help_label = QLabel(NAVIGATION_HELP)
+        help_label.setWordWrap(True)
+        layout = QVBoxLayout(annotate)
+        layout.addWidget(self.display_panel)
+        layout.addWidget(help_label)
+        layout.addStretch(1)
+        self.addTab(annotate, "Annotate")
+        for title, text in PLANNED.items():
+            self.addTab(planned_panel(title, text), title)
