@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from pathlib import Path
 
 import mrcfile
@@ -64,22 +65,21 @@ class Tomogram:
             raise TomogramError(path, f"cannot be read ({e.strerror})") from e
         compressed = magic.startswith(_COMPRESSED_MAGIC)
         try:
-            mrc = (mrcfile.open if compressed else mrcfile.mmap)(path, mode="r", permissive=False)
+            with warnings.catch_warnings():  # mrcfile's own warnings (NaNs, padding) are not the user's problem
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mrc = (mrcfile.open if compressed else mrcfile.mmap)(path, mode="r", permissive=False)
         except (ValueError, EOFError, OSError) as e:
             raise TomogramError(path, _explain_mrc_error(path, e, compressed)) from e
-        data = mrc.data
-        if data is None or data.size == 0:
+        problem = _unusable_data(mrc)
+        if problem:
             mrc.close()
-            raise TomogramError(path, f"contains no voxels (nx, ny, nz = {_header_shape(mrc)})")
-        if data.ndim > 3:
-            mrc.close()
-            raise TomogramError(path, f"is a stack of {data.shape[0]} volumes; open one volume at a time")
-        if np.iscomplexobj(data):
-            mrc.close()
-            raise TomogramError(path, f"holds complex numbers (mode {int(mrc.header.mode)}), "
-                                      "which are Fourier transforms, not tomograms")
-        tomo = cls(data, path=path, header_voxel_size=_header_voxel_size(mrc), _mrc=mrc)
-        tomo._reject_all_nan()
+            raise TomogramError(path, problem)
+        tomo = cls(mrc.data, path=path, header_voxel_size=_header_voxel_size(mrc), _mrc=mrc)
+        try:
+            tomo._reject_all_nan()
+        except TomogramError:
+            tomo.close()
+            raise
         return tomo
 
     @classmethod
@@ -174,9 +174,16 @@ def _header_voxel_size(mrc) -> float | None:
     return size if math.isfinite(size) and size > 0 else None
 
 
-def _header_shape(mrc) -> str:
-    h = mrc.header
-    return f"{int(h.nx)}, {int(h.ny)}, {int(h.nz)}"
+def _unusable_data(mrc) -> str | None:
+    """Why an opened file's data cannot be a tomogram, or None when it can."""
+    data, h = mrc.data, mrc.header
+    if data is None or data.size == 0:
+        return f"contains no voxels (nx, ny, nz = {int(h.nx)}, {int(h.ny)}, {int(h.nz)})"
+    if data.ndim > 3:
+        return f"is a stack of {data.shape[0]} volumes; open one volume at a time"
+    if np.iscomplexobj(data):
+        return f"holds complex numbers (mode {int(h.mode)}), which are Fourier transforms, not tomograms"
+    return None
 
 
 def _explain_mrc_error(path: Path, error: Exception, compressed: bool) -> str:

@@ -1,0 +1,64 @@
+"""Shared fixtures. Qt runs offscreen; the sample cache and settings live in temporary folders."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The built-in sample is generated once per test run, never into the user's real cache.
+os.environ["AIS_QT_CACHE_DIR"] = tempfile.mkdtemp(prefix="ais-qt-test-cache-")
+
+import mrcfile  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def shared_file(relative: str) -> Path:
+    """A file from ../shared/data, or skip the test cleanly when it is absent."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(f"shared data not present: {path}")
+    return path
+
+
+def write_mrc(path: Path, data: np.ndarray, voxel_size: float = 10.0) -> Path:
+    with mrcfile.new(path, overwrite=True, compression="gzip" if str(path).endswith(".gz") else None) as mrc:
+        mrc.set_data(data)
+        mrc.voxel_size = voxel_size
+    return path
+
+
+@pytest.fixture
+def volume() -> np.ndarray:
+    """A small float32 volume whose voxel values encode their own position, so mix-ups show."""
+    z, y, x = np.mgrid[0:12, 0:40, 0:48]
+    return (z * 10000 + y * 100 + x).astype(np.float32)
+
+
+@pytest.fixture
+def mrc_path(tmp_path, volume) -> Path:
+    return write_mrc(tmp_path / "tomo.mrc", volume, voxel_size=13.5)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    from PySide6.QtCore import QSettings
+
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    from ais_qt.controllers.session_controller import SessionController
+    from ais_qt.views.main_window import MainWindow
+
+    win = MainWindow(SessionController(settings=settings))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    win.activateWindow()
+    return win
