@@ -201,4 +201,4 @@ class SliceView(QWidget):
             return
         z, y, x = voxel
         value = self.item.tomogram.value_at(z, y, x)
-        self.cursor_moved.emit(f"x {x}  y {y}  z {z}   value {value:.4g}")
+        self.cursor_moved.emit(f"x {x}  y {y}  z {z}   value {value:.6g}")

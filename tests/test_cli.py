@@ -1,0 +1,60 @@
+"""The ais-qt command: --help and --version without a display, and the --screenshot mode."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from PySide6.QtGui import QImage
+
+from ais_qt import __version__
+from ais_qt.cli import main
+from tests.conftest import write_mrc
+
+
+def run_cli(*args, env_extra=None, timeout=120):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "ais_qt", *map(str, args)], capture_output=True,
+                          text=True, env=env, timeout=timeout)
+
+
+def test_version_and_help_need_no_display_and_no_qt():
+    env = {"QT_QPA_PLATFORM": "xcb"}  # would fail if a window were attempted without a display
+    version = run_cli("--version", env_extra=env)
+    assert version.returncode == 0 and version.stdout.strip() == f"ais-qt {__version__}"
+    helped = run_cli("--help", env_extra=env)
+    assert helped.returncode == 0 and "--screenshot" in helped.stdout and "--demo" in helped.stdout
+    probe = subprocess.run([sys.executable, "-c", "import sys, ais_qt.cli; "
+                            "print(any(m.startswith('PySide6') for m in sys.modules))"],
+                           capture_output=True, text=True)
+    assert probe.stdout.strip() == "False"
+
+
+def test_unknown_option_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--frobnicate"])
+    assert info.value.code == 2 and "unrecognized arguments" in capsys.readouterr().err
+
+
+def test_screenshot_of_a_file_and_of_the_demo(tmp_path, volume):
+    tomo = write_mrc(tmp_path / "shot.mrc", volume)
+    out = tmp_path / "shots" / "window.png"
+    result = run_cli(tomo, "--demo", "--screenshot", out, env_extra={"QT_QPA_PLATFORM": "offscreen"})
+    assert result.returncode == 0, result.stderr
+    image = QImage(str(out))
+    assert image.width() >= 1200 and image.height() >= 800
+    colours = {image.pixelColor(x, y).rgb() for x in range(0, image.width(), 25) for y in range(0, image.height(), 25)}
+    assert len(colours) > 30
+
+
+def test_screenshot_with_a_bad_file_reports_it_and_still_exits_cleanly(tmp_path):
+    bad = tmp_path / "bad.mrc"
+    bad.write_text("nope")
+    out = tmp_path / "w.png"
+    result = run_cli(bad, "--screenshot", out, env_extra={"QT_QPA_PLATFORM": "offscreen"})
+    assert result.returncode == 0 and out.exists()
+    assert "bad.mrc" in result.stderr and "not an MRC file" in result.stderr
+    assert "Traceback" not in result.stderr
