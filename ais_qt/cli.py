@@ -37,11 +37,12 @@ def run_gui(files: list[Path], demo: bool = False, screenshot: Path | None = Non
     from PySide6.QtWidgets import QApplication
 
     from ais_qt.controllers.session_controller import SessionController
-    from ais_qt.views.main_window import MainWindow
+    from ais_qt.views.main_window import MainWindow, app_icon
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Ais-Qt")
     app.setOrganizationName("Ais-Qt")
+    app.setWindowIcon(app_icon())
     controller = SessionController()
     if screenshot is not None:
         controller.error.connect(lambda text: print(text, file=sys.stderr))
@@ -67,6 +68,7 @@ def save_screenshot(app, window, controller, path: Path) -> int:
         print(f"{path}: could not write the PNG", file=sys.stderr)
         return 1
     print(f"Saved {path} ({window.width()}x{window.height()})")
+    window.remember_layout = False
     window.close()
     return 0
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
 
 from ais_qt import __version__
@@ -17,6 +18,12 @@ from ais_qt.views.tomogram_list import TomogramList
 from ais_qt.views.workflow_tabs import WorkflowTabs
 
 FILE_FILTER = ("Tomograms (" + " ".join(f"*{s}" for s in VOLUME_SUFFIXES) + ");;All files (*)")
+
+
+def app_icon() -> QIcon:
+    pixmap = QPixmap()
+    pixmap.loadFromData(resources.files("ais_qt.resources").joinpath("icon.svg").read_bytes())
+    return QIcon(pixmap)
 
 
 class MainWindow(QMainWindow):
@@ -38,8 +45,8 @@ class MainWindow(QMainWindow):
         self.cursor_label = QLabel()
         self.statusBar().addPermanentWidget(self.cursor_label)
         self.last_message_box: QMessageBox | None = None
+        self.remember_layout = True  # off for scripted screenshots, which must not change the user's layout
 
-        self.resizeDocks([self.workflow_dock, self.tomogram_dock], [360, 330], Qt.Horizontal)
         self._build_menus()
         self.slice_view.cursor_moved.connect(self.cursor_label.setText)
         self.slice_view.levels_shown.connect(self.workflow.display_panel.show_levels)
@@ -163,11 +170,17 @@ class MainWindow(QMainWindow):
         geometry = self.controller.settings.value("window/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
+        self._default_dock_sizes = not (isinstance(state, QByteArray) and self.restoreState(state))
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        if self._default_dock_sizes:  # docks only take sizes once the window is laid out
+            self._default_dock_sizes = False
+            self.resizeDocks([self.workflow_dock, self.tomogram_dock], [340, 360], Qt.Horizontal)
 
     def closeEvent(self, event):
-        self.controller.settings.setValue("window/geometry", self.saveGeometry())
-        self.controller.settings.setValue("window/state", self.saveState())
-        self.controller.settings.sync()
+        if self.remember_layout:
+            self.controller.settings.setValue("window/geometry", self.saveGeometry())
+            self.controller.settings.setValue("window/state", self.saveState())
+            self.controller.settings.sync()
         super().closeEvent(event)
