@@ -6,18 +6,22 @@ from pathlib import Path
 
 from psygnal import Signal
 
+from ais_qt.models.annotation import DEFAULT_BOX_SIZE, Annotation
 from ais_qt.models.display import DisplaySettings
+from ais_qt.models.features import FeatureSet
+from ais_qt.models.history import History
 from ais_qt.models.tomogram import Tomogram
 
 
 class OpenTomogram:
-    """A tomogram as the user works on it: where they are (slice z) and how it is shown."""
+    """A tomogram as the user works on it: where they are (slice z), how it is shown, what is annotated."""
 
     z_changed = Signal(int)
 
     def __init__(self, tomogram: Tomogram):
         self.tomogram = tomogram
         self.display = DisplaySettings()
+        self.annotation = Annotation(tomogram.shape[1:])
         self._z = tomogram.shape[0] // 2
 
     @property
@@ -36,15 +40,33 @@ class OpenTomogram:
 
 
 class Session:
-    """Every open tomogram and which one is current."""
+    """Every open tomogram and which one is current, the features shared by all, and the undo history."""
 
     added = Signal(object)  # OpenTomogram
     removed = Signal(object)  # OpenTomogram
     current_changed = Signal(object)  # OpenTomogram or None
+    box_size_changed = Signal(int)
 
     def __init__(self):
         self.items: list[OpenTomogram] = []
         self._current: OpenTomogram | None = None
+        self.features = FeatureSet()
+        self.history = History()
+        self._box_size = DEFAULT_BOX_SIZE
+
+    @property
+    def box_size(self) -> int:
+        """Side of new training boxes in pixels (existing boxes keep theirs)."""
+        return self._box_size
+
+    @box_size.setter
+    def box_size(self, value: int) -> None:
+        value = int(value)
+        if value < 8:
+            raise ValueError(f"box size must be at least 8 pixels, not {value}")
+        if value != self._box_size:
+            self._box_size = value
+            self.box_size_changed.emit(value)
 
     @property
     def current(self) -> OpenTomogram | None:

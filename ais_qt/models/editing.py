@@ -1,0 +1,216 @@
+"""Annotation edits as undoable operations; the slice view and the feature panel call these.
+
+Every edit is applied here and recorded in the session's History, so the GUI, tests and scripts
+share one implementation of painting, filling, boxes and feature changes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ais_qt.models.annotation import Annotation, Box, clamped_box
+from ais_qt.models.features import Feature
+from ais_qt.models.history import Command
+from ais_qt.models.painting import Rect, bounding_rect, enclosed_region, polygon_region, stamp_segment, union
+from ais_qt.models.session import OpenTomogram, Session
+
+MIN_RADIUS, MAX_RADIUS = 1.0, 200.0
+
+
+class Stroke:
+    """A brush stroke in progress: painted live, recorded as one undo step when it ends."""
+
+    def __init__(self, item: OpenTomogram, feature: Feature, z: int, radius: float, erase: bool):
+        self.item, self.feature, self.z, self.radius, self.erase = item, feature, z, radius, erase
+        annotation = item.annotation
+        stored = annotation.mask(feature.id, z)
+        # Work on a full-slice copy so each mouse move touches only its own rectangle.
+        self.before = stored.copy() if stored is not None else np.zeros(annotation.slice_shape, bool)
+        self.work = self.before.copy()
+        self.rect: Rect | None = None
+        self.last: tuple[float, float] | None = None
+
+    def to(self, x: float, y: float) -> Rect | None:
+        start = self.last if self.last is not None else (x, y)
+        self.last = (x, y)
+        rect = stamp_segment(self.work, start, (x, y), self.radius, not self.erase)
+        if rect is not None:
+            self.rect = union(self.rect, rect)
+            y0, y1, x0, x1 = rect
+            self.item.annotation.put(self.feature.id, self.z, rect, self.work[y0:y1, x0:x1])
+        return rect
+
+
+class Editor:
+    def __init__(self, session: Session):
+        self.session = session
+        self.stroke: Stroke | None = None
+
+    @property
+    def history(self):
+        return self.session.history
+
+    # ------------------------------------------------------------------ masks
+    def begin_stroke(self, item: OpenTomogram, z: int, x: float, y: float, radius: float,
+                     erase: bool = False) -> Stroke | None:
+        feature = self.session.features.active
+        if feature is None:
+            return None
+        self.stroke = Stroke(item, feature, z, radius, erase)
+        self.stroke.to(x, y)
+        return self.stroke
+
+    def continue_stroke(self, x: float, y: float) -> Rect | None:
+        return self.stroke.to(x, y) if self.stroke is not None else None
+
+    def end_stroke(self) -> None:
+        stroke, self.stroke = self.stroke, None
+        if stroke is None or stroke.rect is None:
+            return
+        y0, y1, x0, x1 = stroke.rect
+        before = stroke.before[y0:y1, x0:x1]
+        after = stroke.work[y0:y1, x0:x1].copy()
+        if np.array_equal(before, after):
+            return
+        verb = "Erase" if stroke.erase else "Paint"
+        self._record_patch(f"{verb} {stroke.feature.name}", stroke.item, stroke.feature.id, stroke.z,
+                           stroke.rect, before.copy(), after, applied=True)
+
+    def flood_fill(self, item: OpenTomogram, z: int, x: float, y: float) -> bool:
+        """Fill the unpainted region enclosed by the active feature's paint; False if it is not enclosed."""
+        feature = self.session.features.active
+        if feature is None:
+            return False
+        annotation = item.annotation
+        current = annotation.region(feature.id, z, annotation.full_rect())
+        region = enclosed_region(current, x, y)
+        if region is None:
+            return False
+        self._fill(f"Fill {feature.name}", item, feature, z, region, value=True)
+        return True
+
+    def polygon_fill(self, item: OpenTomogram, z: int, points, erase: bool = False) -> bool:
+        feature = self.session.features.active
+        if feature is None:
+            return False
+        region = polygon_region(item.annotation.slice_shape, points)
+        if not region.any():
+            return False
+        self._fill(f"{'Cut' if erase else 'Lasso'} {feature.name}", item, feature, z, region, value=not erase)
+        return True
+
+    def _fill(self, text: str, item: OpenTomogram, feature: Feature, z: int, region: np.ndarray, value: bool):
+        rect = bounding_rect(region)
+        y0, y1, x0, x1 = rect
+        before = item.annotation.region(feature.id, z, rect)
+        after = before.copy()
+        after[region[y0:y1, x0:x1]] = value
+        self._record_patch(text, item, feature.id, z, rect, before, after)
+
+    def set_slice_masks(self, text: str, item: OpenTomogram, feature_id: int, masks: dict[int, np.ndarray]) -> None:
+        """Replace whole slices of a feature at once (label import), as one undo step."""
+        annotation = item.annotation
+        full = annotation.full_rect()
+        before = {z: annotation.region(feature_id, z, full) for z in masks}
+
+        def apply(values):
+            for z, mask in values.items():
+                annotation.put(feature_id, z, full, mask)
+
+        apply(masks)
+        first = min(masks) if masks else None
+        self.history.push(Command(text, lambda: apply(before), lambda: apply(masks), (item, first)))
+
+    def _record_patch(self, text, item, feature_id, z, rect, before, after, applied=False):
+        annotation: Annotation = item.annotation
+        if not applied:
+            annotation.put(feature_id, z, rect, after)
+        self.history.push(Command(text, lambda: annotation.put(feature_id, z, rect, before),
+                                  lambda: annotation.put(feature_id, z, rect, after), (item, z)))
+
+    # ------------------------------------------------------------------ boxes
+    def place_box(self, item: OpenTomogram, z: int, x: float, y: float) -> Box | None:
+        feature = self.session.features.active
+        if feature is None:
+            return None
+        box = clamped_box(z, y, x, self.session.box_size, feature.id, item.annotation.slice_shape)
+        if box in item.annotation.boxes:
+            return None
+        item.annotation.insert_box(box)
+        self.history.push(Command(f"Place {feature.name} box", lambda: item.annotation.remove_box(box),
+                                  lambda: item.annotation.insert_box(box), (item, z)))
+        return box
+
+    def delete_box_at(self, item: OpenTomogram, z: int, x: float, y: float) -> Box | None:
+        box = item.annotation.box_at(z, y, x)
+        if box is None:
+            return None
+        index = item.annotation.remove_box(box)
+        self.history.push(Command("Delete box", lambda: item.annotation.insert_box(box, index),
+                                  lambda: item.annotation.remove_box(box), (item, z)))
+        return box
+
+    # --------------------------------------------------------------- features
+    def add_feature(self, name: str | None = None, colour: str | None = None) -> Feature:
+        features = self.session.features
+        feature = features.new(name, colour)
+        features.insert(feature)
+        features.active = feature
+        self.history.push(Command(f"Add feature {feature.name}", lambda: features.remove(feature),
+                                  lambda: features.insert(feature)))
+        return feature
+
+    def delete_feature(self, feature: Feature) -> None:
+        """Delete a feature with its masks and boxes in every tomogram (undo brings all back)."""
+        features = self.session.features
+        taken = {}
+
+        def remove():
+            for item in self.session.items:
+                taken[id(item)] = (item, *item.annotation.take_feature(feature.id))
+            return features.remove(feature)
+
+        index = remove()
+
+        def restore():
+            features.insert(feature, index)
+            for item, masks, boxes in taken.values():
+                item.annotation.restore_feature(feature.id, masks, boxes)
+
+        self.history.push(Command(f"Delete feature {feature.name}", restore, remove))
+
+    def change_feature(self, feature: Feature, **changes) -> None:
+        """Rename, recolour, change opacity or visibility."""
+        old = {k: getattr(feature, k) for k in changes}
+        if old == changes:
+            return
+        for k, v in changes.items():
+            setattr(feature, k, v)
+        # Dragging an opacity slider is one undo step, not fifty.
+        self.history.push(Command(f"Change {feature.name} {', '.join(changes)}",
+                                  lambda: [setattr(feature, k, v) for k, v in old.items()],
+                                  lambda: [setattr(feature, k, v) for k, v in changes.items()],
+                                  merge_key=(id(feature), tuple(sorted(changes)))))
+
+    # ------------------------------------------------------------ undo / redo
+    def undo(self) -> Command | None:
+        self._end_pending()
+        return self._show(self.history.undo())
+
+    def redo(self) -> Command | None:
+        self._end_pending()
+        return self._show(self.history.redo())
+
+    def _end_pending(self) -> None:
+        if self.stroke is not None:
+            self.end_stroke()
+
+    def _show(self, command: Command | None) -> Command | None:
+        """Bring the user to where an undone or redone edit happened."""
+        if command is not None and command.where is not None:
+            item, z = command.where
+            if item in self.session.items:
+                self.session.current = item
+                if z is not None:
+                    item.z = z
+        return command
