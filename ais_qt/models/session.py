@@ -53,6 +53,7 @@ class Session:
         self.features = FeatureSet()
         self.history = History()
         self._box_size = DEFAULT_BOX_SIZE
+        self.unresolved: list = []  # project tomograms that could not be opened (kept for saving)
 
     @property
     def box_size(self) -> int:

@@ -18,6 +18,7 @@ import numpy as np
 from psygnal import Signal
 
 from ais_qt.models.errors import TomogramError
+from ais_qt.models.volume_writer import is_unsigned_bytes
 
 #: Suffixes offered in file dialogs and accepted by drag and drop.
 VOLUME_SUFFIXES = (".mrc", ".rec", ".map", ".st", ".ali", ".mrc.gz", ".rec.gz", ".map.gz", ".mrc.bz2")
@@ -74,7 +75,8 @@ class Tomogram:
         if problem:
             mrc.close()
             raise TomogramError(path, problem)
-        tomo = cls(mrc.data, path=path, header_voxel_size=_header_voxel_size(mrc), _mrc=mrc)
+        data = mrc.data.view(np.uint8) if is_unsigned_bytes(mrc.header) else mrc.data
+        tomo = cls(data, path=path, header_voxel_size=_header_voxel_size(mrc), _mrc=mrc)
         try:
             tomo._reject_all_nan()
         except TomogramError:
