@@ -191,7 +191,9 @@ def test_shortcuts_reference_lists_the_keys(qtbot, window):
     dialog = window.show_shortcuts()
     rows = {dialog.table.item(r, 0).text(): dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount())}
     assert rows["Next slice"] == "Up, W" and rows["Back 10 slices"] == "PgDown"
-    assert "Open tomogram" in rows and "Mouse wheel" in rows["Next / previous slice"]
+    assert "Open tomograms or project" in rows and "Mouse wheel" in rows["Next / previous slice"]
+    assert rows["Toggle erase"] == "E" and rows["Select feature 3"] == "3" and rows["Undo"] == "Ctrl+Z"
+    assert rows["Larger brush"] == "]" and rows["Place training box at cursor"] == "B"
     dialog.close()
 
 

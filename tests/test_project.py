@@ -244,7 +244,7 @@ def test_label_volume_import_on_chosen_slices_and_export(tmp_path, volume):
     assert item.annotation.annotated_slices(feature.id) == []
     editor.redo()
 
-    out = write_label_volume(item.annotation, feature.id, volume.shape, 13.5, tmp_path / "f.mrc")
+    out = write_label_volume(item.annotation.copy_masks(feature.id), volume.shape, 13.5, tmp_path / "f.mrc")
     exported = Tomogram.open(out)
     assert exported.dtype == np.uint8 and exported.voxel_size == 13.5
     np.testing.assert_array_equal(np.asarray(exported.data), (labels == 3).astype(np.uint8))

@@ -42,7 +42,7 @@ class SessionController(QObject):
                 problems.append(str(e))
                 continue
             opened.append(item)
-            self._remember(item.tomogram.path)
+            self.remember(item.tomogram.path)
             self.status.emit(f"Opened {item.tomogram.name}")
         if problems:
             self.error.emit("\n\n".join(problems))
@@ -71,7 +71,8 @@ class SessionController(QObject):
         self.settings.sync()
         self.recent_changed.emit()
 
-    def _remember(self, path: Path | None) -> None:
+    def remember(self, path: Path | None) -> None:
+        """Put a tomogram or project file first in File > Open recent."""
         if path is None:
             return
         entry = str(Path(path).resolve())

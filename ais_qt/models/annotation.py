@@ -85,6 +85,10 @@ class Annotation:
             del slices[z]
         self.mask_changed.emit(feature_id, z, rect)
 
+    def copy_masks(self, feature_id: int) -> dict[int, np.ndarray]:
+        """A snapshot of one feature's masks, safe to hand to a background task."""
+        return {z: m.copy() for z, m in self.masks.get(feature_id, {}).items()}
+
     def full_rect(self) -> Rect:
         return 0, self.slice_shape[0], 0, self.slice_shape[1]
 

@@ -6,7 +6,10 @@ share one implementation of painting, filling, boxes and feature changes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+from psygnal import evented
 
 from ais_qt.models.annotation import Annotation, Box, clamped_box
 from ais_qt.models.features import Feature
@@ -15,6 +18,20 @@ from ais_qt.models.painting import Rect, bounding_rect, enclosed_region, polygon
 from ais_qt.models.session import OpenTomogram, Session
 
 MIN_RADIUS, MAX_RADIUS = 1.0, 200.0
+TOOLS = ("brush", "lasso", "box")
+
+
+@evented
+@dataclass
+class ToolSettings:
+    """What the mouse does on the slice: the tool, brush radius (pixels) and erase mode."""
+
+    tool: str = "brush"
+    radius: float = 8.0
+    erase: bool = False
+
+    def grow(self, factor: float) -> None:
+        self.radius = float(min(max(round(self.radius * factor, 1), MIN_RADIUS), MAX_RADIUS))
 
 
 class Stroke:
@@ -44,6 +61,7 @@ class Stroke:
 class Editor:
     def __init__(self, session: Session):
         self.session = session
+        self.tools = ToolSettings()
         self.stroke: Stroke | None = None
 
     @property

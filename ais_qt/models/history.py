@@ -87,6 +87,10 @@ class History:
     def __len__(self) -> int:
         return len(self._done)
 
+    def state_token(self) -> tuple:
+        """Identifies the current state, to tell whether anything changed during a background save."""
+        return len(self._done), id(self._done[-1]) if self._done else None, len(self._undone)
+
     def mark_saved(self) -> None:
         self._saved_at = len(self._done)
         self.changed.emit()

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ais_qt.models.annotation import Annotation
 from ais_qt.models.errors import AisError
 from ais_qt.models.tomogram import Tomogram
 from ais_qt.models.volume_writer import uint8_volume
@@ -41,14 +40,36 @@ def read_label_slices(path: str | os.PathLike, shape: tuple[int, int, int], valu
         labels.close()
 
 
-def write_label_volume(annotation: Annotation, feature_id: int, shape: tuple[int, int, int],
+def write_label_volume(masks: dict[int, np.ndarray], shape: tuple[int, int, int],
                        voxel_size: float | None, path: str | os.PathLike, value: int = 1) -> Path:
-    """A uint8 .mrc the size of the tomogram: ``value`` where the feature is annotated, 0 elsewhere."""
+    """A uint8 .mrc the size of the tomogram: ``value`` on the masks' slices where they are set, 0 elsewhere.
+
+    ``masks`` (z -> bool slice) is a snapshot, e.g. Annotation.copy_masks(feature_id), so this can
+    run in the background while the user goes on annotating.
+    """
     path = Path(path)
     with uint8_volume(path, shape, voxel_size) as volume:
-        for z in annotation.annotated_slices(feature_id):
-            volume[z] = np.where(annotation.masks[feature_id][z], value, 0)
+        for z, mask in masks.items():
+            volume[z] = np.where(mask, value, 0)
     return path
+
+
+def parse_slices(text: str) -> list[int] | None:
+    """"10, 40, 80-85" -> [10, 40, 80, ..., 85]; "" or "all" -> None (every labelled slice)."""
+    text = text.strip().lower()
+    if text in ("", "all"):
+        return None
+    slices: set[int] = set()
+    for part in text.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        bounds = part.split("-")
+        if len(bounds) > 2 or not all(b.strip().isdigit() for b in bounds):
+            raise AisError(None, f"'{part}' is not a slice number or range (e.g. 10, 40, 80-85)")
+        lo, hi = sorted(int(b) for b in bounds) if len(bounds) == 2 else (int(bounds[0]),) * 2
+        slices.update(range(lo, hi + 1))
+    return sorted(slices)
 
 
 def _fmt(shape) -> str:

@@ -150,13 +150,14 @@ def read_project(path: str | os.PathLike) -> ProjectData:
     return ProjectData(path, document, blobs)
 
 
-def load_project(path: str | os.PathLike, session: Session, open_tomogram) -> list[str]:
-    """Fill an empty session from a project file; returns problems that did not stop the load.
+def load_project(source: str | os.PathLike | ProjectData, session: Session, open_tomogram) -> list[str]:
+    """Fill an empty session from a project file (or its already-read data); returns the problems
+    that did not stop the load.
 
     ``open_tomogram(path) -> Tomogram`` opens volumes (so callers choose error handling).
     Tomograms that cannot be found are kept as UnresolvedTomogram and written back on save.
     """
-    data = read_project(path)
+    data = source if isinstance(source, ProjectData) else read_project(source)
     doc, problems = data.document, []
     try:
         features = [Feature(int(f["id"]), str(f["name"]), str(f["colour"]), float(f.get("opacity", 0.5)),

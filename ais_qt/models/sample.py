@@ -10,7 +10,6 @@ Generated once (a few seconds) and cached as MRC files, so it opens memory-mappe
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 from scipy import fft, ndimage
 
 from ais_qt.models.atomic import atomic_path
+from ais_qt.models.paths import user_cache_dir
 
 SAMPLE_VERSION = 1
 SAMPLE_SHAPE = (128, 384, 384)
@@ -51,19 +51,8 @@ def make_sample(shape: tuple[int, int, int] = SAMPLE_SHAPE, seed: int = 0,
     return Sample(volume, scene.labels, voxel_size, scene.particles)
 
 
-def sample_cache_dir() -> Path:
-    """Where the generated sample is kept: $AIS_QT_CACHE_DIR, else the platform's user cache folder."""
-    if os.environ.get("AIS_QT_CACHE_DIR"):
-        return Path(os.environ["AIS_QT_CACHE_DIR"])
-    if os.name == "nt":
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return base / "ais-qt"
-
-
 def sample_paths(directory: Path | None = None) -> dict[str, Path]:
-    directory = Path(directory) if directory else sample_cache_dir()
+    directory = Path(directory) if directory else user_cache_dir()
     stem = f"ais_qt_sample_v{SAMPLE_VERSION}"
     return {"tomogram": directory / f"{stem}.mrc", "labels": directory / f"{stem}_labels.mrc",
             "particles": directory / f"{stem}_particles.json"}

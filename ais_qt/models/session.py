@@ -81,6 +81,17 @@ class Session:
             self._current = item
             self.current_changed.emit(item)
 
+    def clear(self) -> None:
+        """Close everything: tomograms, features, history (a new or another project)."""
+        for item in list(self.items):
+            self.remove(item)
+        for feature in list(self.features):
+            self.features.remove(feature)
+        self.features._next_id = 1
+        self.unresolved = []
+        self.box_size = DEFAULT_BOX_SIZE
+        self.history.clear()
+
     def find(self, path: str | Path) -> OpenTomogram | None:
         path = Path(path).resolve()
         for item in self.items:

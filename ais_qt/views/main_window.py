@@ -10,14 +10,21 @@ from PySide6.QtGui import QAction, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
 
 from ais_qt import __version__
+from ais_qt.controllers.project_controller import ProjectController, is_project_path
 from ais_qt.controllers.session_controller import SessionController
+from ais_qt.models.editing import Editor
+from ais_qt.models.project import SUFFIX
 from ais_qt.models.tomogram import VOLUME_SUFFIXES
+from ais_qt.views.annotation_layer import AnnotationLayer
+from ais_qt.views.label_dialog import export_labels, import_labels
 from ais_qt.views.shortcuts_dialog import ShortcutsDialog
 from ais_qt.views.slice_view import SliceView
 from ais_qt.views.tomogram_list import TomogramList
 from ais_qt.views.workflow_tabs import WorkflowTabs
 
-FILE_FILTER = ("Tomograms (" + " ".join(f"*{s}" for s in VOLUME_SUFFIXES) + ");;All files (*)")
+_VOLUMES = " ".join(f"*{s}" for s in VOLUME_SUFFIXES)
+FILE_FILTER = (f"Tomograms and projects ({_VOLUMES} *{SUFFIX});;Tomograms ({_VOLUMES});;"
+               f"Ais-Qt projects (*{SUFFIX});;All files (*)")
 
 
 def app_icon() -> QIcon:
@@ -27,10 +34,12 @@ def app_icon() -> QIcon:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, controller: SessionController):
+    def __init__(self, controller: SessionController, autosave_seconds: float | None = None):
         super().__init__()
         self.controller = controller
         session = controller.session
+        self.editor = Editor(session)
+        self.project = ProjectController(controller, autosave_seconds)
         self.setWindowTitle("Ais-Qt")
         self.setAcceptDrops(True)
         self.resize(1400, 900)
@@ -38,7 +47,8 @@ class MainWindow(QMainWindow):
 
         self.slice_view = SliceView(session)
         self.setCentralWidget(self.slice_view)
-        self.workflow = WorkflowTabs(session)
+        self.workflow = WorkflowTabs(self.editor)
+        self.annotation_layer = AnnotationLayer(self.slice_view, self.editor)
         self.tomogram_list = TomogramList(session)
         self.workflow_dock = self._dock("Workflow", self.workflow, Qt.LeftDockWidgetArea)
         self.tomogram_dock = self._dock("Tomograms", self.tomogram_list, Qt.RightDockWidgetArea)
@@ -50,12 +60,17 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.slice_view.cursor_moved.connect(self.cursor_label.setText)
         self.slice_view.levels_shown.connect(self.workflow.display_panel.show_levels)
-        self.tomogram_list.close_requested.connect(controller.close)
+        self.tomogram_list.close_requested.connect(self.close_tomogram)
         self.tomogram_list.problem.connect(self._show_status)
-        controller.status.connect(self._show_status)
-        controller.error.connect(self.show_error)
+        self.annotation_layer.message.connect(self._show_status)
+        for source in (controller, self.project):
+            source.status.connect(self._show_status)
+            source.error.connect(self.show_error)
         controller.recent_changed.connect(self._fill_recent_menu)
         session.current_changed.connect(self._update_title)
+        self.project.state_changed.connect(self._update_title)
+        session.history.changed.connect(self._update_undo_actions)
+        self._update_undo_actions()
         self._restore_layout()
 
     def _dock(self, title: str, widget, area) -> QDockWidget:
@@ -76,17 +91,32 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        self.open_action = self._action("&Open tomogram…", self.open_dialog, QKeySequence.Open)
+        self.new_action = self._action("&New project", self.new_project, QKeySequence.New)
+        self.open_action = self._action("&Open tomograms or project…", self.open_dialog, QKeySequence.Open)
         self.sample_action = self._action("Open &sample tomogram", self.controller.open_sample, "Ctrl+Shift+O")
-        self.close_action = self._action("&Close tomogram", self._close_current, QKeySequence.Close)
+        self.save_action = self._action("&Save project", self.save_project, QKeySequence.Save)
+        self.save_as_action = self._action("Save project &as…", self.save_project_as, "Ctrl+Shift+S")
+        self.import_action = self._action("&Import label volume…", lambda: import_labels(self))
+        self.export_action = self._action("&Export feature as label volume…", lambda: export_labels(self))
+        self.close_action = self._action("&Close tomogram", lambda: self.close_tomogram(), QKeySequence.Close)
         self.quit_action = self._action("&Quit", self.close, QKeySequence.Quit)
-        file_menu.addActions([self.open_action, self.sample_action])
+        file_menu.addActions([self.new_action, self.open_action, self.sample_action])
         self.recent_menu = file_menu.addMenu("Open &recent")
         file_menu.addSeparator()
-        file_menu.addActions([self.close_action])
+        file_menu.addActions([self.save_action, self.save_as_action])
         file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
+        file_menu.addActions([self.import_action, self.export_action])
+        file_menu.addSeparator()
+        file_menu.addActions([self.close_action, self.quit_action])
         self._fill_recent_menu()
+
+        edit_menu = self.menuBar().addMenu("&Edit")
+        self.undo_action = self._action("&Undo", self.editor.undo, QKeySequence.Undo)
+        self.redo_action = self._action("&Redo", self.editor.redo, "Ctrl+Shift+Z")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        edit_menu.addActions([self.undo_action, self.redo_action])
+        annotate_menu = self.menuBar().addMenu("&Annotate")
+        annotate_menu.addActions(self.annotation_layer.actions)
 
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addActions(self.slice_view.actions)
@@ -100,8 +130,10 @@ class MainWindow(QMainWindow):
 
     def all_actions(self) -> list[QAction]:
         """Every keyboard action of the window, for the shortcuts reference."""
-        return [self.open_action, self.sample_action, self.close_action, self.quit_action,
-                *self.slice_view.actions, *self.tomogram_list.actions(), self.shortcuts_action]
+        return [self.new_action, self.open_action, self.sample_action, self.save_action, self.save_as_action,
+                self.close_action, self.quit_action, self.undo_action, self.redo_action,
+                *self.slice_view.actions, *self.annotation_layer.actions, *self.tomogram_list.actions(),
+                self.shortcuts_action]
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -111,7 +143,7 @@ class MainWindow(QMainWindow):
             action = self.recent_menu.addAction(label)
             action.setToolTip(path)
             action.setStatusTip(path)
-            action.triggered.connect(lambda _=False, p=path: self.controller.open_paths([p]))
+            action.triggered.connect(lambda _=False, p=path: self.open_any([p]))
         if recent:
             self.recent_menu.addSeparator()
             self.recent_menu.addAction("Clear list", self.controller.clear_recent)
@@ -120,13 +152,62 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ actions
     def open_dialog(self) -> None:
         start = str(Path(self.controller.recent_files()[0]).parent) if self.controller.recent_files() else ""
-        paths, _ = QFileDialog.getOpenFileNames(self, "Open tomograms", start, FILE_FILTER)
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open tomograms or a project", start, FILE_FILTER)
         if paths:
-            self.controller.open_paths(paths)
+            self.open_any(paths)
 
-    def _close_current(self) -> None:
-        if self.controller.session.current is not None:
-            self.controller.close(self.controller.session.current)
+    def open_any(self, paths) -> None:
+        """Tomograms are added to the session; a project replaces it (unsaved work is saved first)."""
+        projects = [p for p in paths if is_project_path(p)]
+        if projects:
+            saved = self.project.save_on_close()
+            if saved is not None and saved != self.project.path:
+                self._show_status(f"Unsaved annotations were kept in {saved}")
+            self.project.open(projects[0])
+        volumes = [p for p in paths if not is_project_path(p)]
+        if volumes:
+            self.controller.open_paths(volumes)
+
+    def new_project(self) -> None:
+        self.project.save_on_close()
+        self.project.new()
+
+    def save_project(self) -> bool:
+        return self.project.save() if self.project.path else self.save_project_as()
+
+    def save_project_as(self, path: str | None = None) -> bool:
+        if path is None:
+            start = str(self.project.path or Path.home() / f"annotations{SUFFIX}")
+            path, _ = QFileDialog.getSaveFileName(self, "Save project", start, f"Ais-Qt project (*{SUFFIX})")
+            if not path:
+                return False
+        return self.project.save(path)
+
+    def close_tomogram(self, item=None) -> QMessageBox | None:
+        """Close a tomogram; one with annotations asks first, since closing drops them from the project."""
+        item = item or self.controller.session.current
+        if item is None:
+            return None
+        annotation = item.annotation
+        if not (annotation.masks or annotation.boxes):
+            self.controller.close(item)
+            return None
+        box = QMessageBox(QMessageBox.Question, "Close tomogram",
+                          f"Close {item.tomogram.name}? Its annotations will no longer be part of the project.",
+                          QMessageBox.Cancel, self)
+        box.addButton("Close tomogram", QMessageBox.AcceptRole)  # the standard Close button rejects
+        box.accepted.connect(lambda: self.controller.close(item))
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()
+        self.last_message_box = box
+        return box
+
+    def _update_undo_actions(self) -> None:
+        history = self.controller.session.history
+        self.undo_action.setEnabled(history.can_undo)
+        self.redo_action.setEnabled(history.can_redo)
+        self.undo_action.setText(f"&Undo {history.undo_text}".rstrip())
+        self.redo_action.setText(f"&Redo {history.redo_text}".rstrip())
 
     def show_shortcuts(self) -> ShortcutsDialog:
         dialog = ShortcutsDialog(self.all_actions(), self)
@@ -150,8 +231,11 @@ class MainWindow(QMainWindow):
     def _show_status(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
 
-    def _update_title(self, item) -> None:
-        self.setWindowTitle(f"{item.tomogram.name} — Ais-Qt" if item is not None else "Ais-Qt")
+    def _update_title(self, *_):
+        item = self.controller.session.current
+        parts = [item.tomogram.name] if item is not None else []
+        parts.append(self.project.title + ("*" if self.project.dirty else ""))
+        self.setWindowTitle(" — ".join([*parts, "Ais-Qt"]))
 
     # ------------------------------------------------------------ drag and drop
     def dragEnterEvent(self, event):
@@ -162,7 +246,7 @@ class MainWindow(QMainWindow):
         paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
         if paths:
             event.acceptProposedAction()
-            self.controller.open_paths(paths)
+            self.open_any(paths)
 
     # ------------------------------------------------------------------- layout
     def _restore_layout(self) -> None:
@@ -179,6 +263,10 @@ class MainWindow(QMainWindow):
             self.resizeDocks([self.workflow_dock, self.tomogram_dock], [340, 360], Qt.Horizontal)
 
     def closeEvent(self, event):
+        self.project.timer.stop()
+        saved = self.project.save_on_close()
+        if saved is not None and saved != self.project.path:
+            print(f"Unsaved annotations were kept in {saved} (File > Open recent)")
         if self.remember_layout:
             self.controller.settings.setValue("window/geometry", self.saveGeometry())
             self.controller.settings.setValue("window/state", self.saveState())

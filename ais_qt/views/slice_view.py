@@ -1,7 +1,7 @@
 """The XY slice view: one slice of the current tomogram, browsed with the wheel, keys, slider or spin box.
 
-Mouse: wheel = next/previous slice, Shift+wheel = zoom at the cursor, left or middle drag = pan,
-right drag = zoom. Image coordinates are full-resolution voxels whatever the display binning,
+Mouse: wheel = next/previous slice, Shift+wheel = zoom at the cursor, middle drag = pan; left and
+right drags paint and erase when a feature is active (annotation_layer), else pan and zoom. Image coordinates are full-resolution voxels whatever the display binning,
 with Y pointing up as in IMOD.
 """
 
@@ -18,19 +18,25 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSpinBox, QVBoxLayou
 from ais_qt.models.display import SliceRenderer
 from ais_qt.models.session import OpenTomogram, Session
 
-pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+# mouseRateLimit 0: every mouse move reaches the brush, so fast strokes keep their curves
+# (pyqtgraph's default drops moves closer than 10 ms; Qt already merges moves when we are busy).
+pg.setConfigOptions(imageAxisOrder="row-major", antialias=False, mouseRateLimit=0)
 
 WHEEL_STEP = 120  # one notch of a standard mouse wheel
 
 
 class SliceViewBox(pg.ViewBox):
-    """A ViewBox whose plain wheel moves through slices; Shift+wheel keeps pyqtgraph's zoom."""
+    """A ViewBox whose plain wheel moves through slices; Shift+wheel keeps pyqtgraph's zoom.
+
+    A ``handler`` (the annotation layer) may claim clicks and drags, and takes Ctrl+wheel.
+    """
 
     wheel_slices = Signal(int)
 
     def __init__(self):
         super().__init__(lockAspect=True, enableMenu=False, invertY=False)
         self._wheel_rest = 0.0  # touchpads send fractions of a notch
+        self.handler = None
 
     def wheelEvent(self, ev, axis=None):
         if ev.modifiers() & Qt.ShiftModifier:
@@ -40,8 +46,20 @@ class SliceViewBox(pg.ViewBox):
         steps = int(self._wheel_rest)
         if steps:
             self._wheel_rest -= steps
-            self.wheel_slices.emit(steps)
+            if ev.modifiers() & Qt.ControlModifier:
+                if self.handler is not None:
+                    self.handler.wheel_radius(steps)
+            else:
+                self.wheel_slices.emit(steps)
         ev.accept()
+
+    def mouseDragEvent(self, ev, axis=None):
+        if self.handler is None or not self.handler.drag(ev):
+            super().mouseDragEvent(ev, axis)
+
+    def mouseClickEvent(self, ev):
+        if self.handler is None or not self.handler.click(ev):
+            super().mouseClickEvent(ev)
 
 
 class SliceView(QWidget):

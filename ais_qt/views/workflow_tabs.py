@@ -8,11 +8,14 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
-from ais_qt.models.session import Session
+from ais_qt.models.editing import Editor
 from ais_qt.views.display_panel import DisplayPanel
+from ais_qt.views.feature_panel import FeaturePanel
 
-NAVIGATION_HELP = ("<b>Browsing slices</b><br>Wheel or Up/Down (W/S): one slice · PageUp/PageDown: ten<br>"
-                   "Shift+wheel or right-drag: zoom · left/middle drag: pan · Home or R: fit")
+NAVIGATION_HELP = ("<b>Keys</b> (F1 lists all)<br>Wheel, Up/Down, W/S: slice · PageUp/Down: ten · "
+                   "Shift+wheel: zoom · middle drag: pan · Home: fit<br>"
+                   "Left drag: paint · right drag: erase · [ ]: brush size · E: erase mode · F: fill · "
+                   "L: lasso · B: box · Delete: remove box · 1-9, Tab: feature · Ctrl+Z: undo")
 
 PLANNED = {
     "Models": "Train one small network per feature from your annotated boxes, watch its loss, "
@@ -37,13 +40,15 @@ def planned_panel(title: str, text: str) -> QWidget:
 
 
 class WorkflowTabs(QTabWidget):
-    def __init__(self, session: Session, parent=None):
+    def __init__(self, editor: Editor, parent=None):
         super().__init__(parent)
         annotate = QWidget()
-        self.display_panel = DisplayPanel(session)
+        self.feature_panel = FeaturePanel(editor)
+        self.display_panel = DisplayPanel(editor.session)
         help_label = QLabel(NAVIGATION_HELP)
         help_label.setWordWrap(True)
         layout = QVBoxLayout(annotate)
+        layout.addWidget(self.feature_panel)
         layout.addWidget(self.display_panel)
         layout.addWidget(help_label)
         layout.addStretch(1)
