@@ -193,6 +193,7 @@ def test_shortcuts_reference_lists_the_keys(qtbot, window):
     assert rows["Next slice"] == "Up, W" and rows["Back 10 slices"] == "PgDown"
     assert "Open tomograms or project" in rows and "Mouse wheel" in rows["Next / previous slice"]
     assert rows["Toggle erase"] == "E" and rows["Select feature 3"] == "3" and rows["Undo"] == "Ctrl+Z"
+    assert rows["Close tomogram"] == "Ctrl+W"
     assert rows["Larger brush"] == "]" and rows["Place training box at cursor"] == "B"
     dialog.close()
 

@@ -98,7 +98,7 @@ class MainWindow(QMainWindow):
         self.save_as_action = self._action("Save project &as…", self.save_project_as, "Ctrl+Shift+S")
         self.import_action = self._action("&Import label volume…", lambda: import_labels(self))
         self.export_action = self._action("&Export feature as label volume…", lambda: export_labels(self))
-        self.close_action = self._action("&Close tomogram", lambda: self.close_tomogram(), QKeySequence.Close)
+        self.close_action = self._action("&Close tomogram", lambda: self.close_tomogram(), "Ctrl+W")
         self.quit_action = self._action("&Quit", self.close, QKeySequence.Quit)
         file_menu.addActions([self.new_action, self.open_action, self.sample_action])
         self.recent_menu = file_menu.addMenu("Open &recent")
@@ -113,6 +113,8 @@ class MainWindow(QMainWindow):
         edit_menu = self.menuBar().addMenu("&Edit")
         self.undo_action = self._action("&Undo", self.editor.undo, QKeySequence.Undo)
         self.redo_action = self._action("&Redo", self.editor.redo, "Ctrl+Shift+Z")
+        for action in (self.undo_action, self.redo_action):  # their text changes; the reference keeps this name
+            action.setData(action.text().replace("&", ""))
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         edit_menu.addActions([self.undo_action, self.redo_action])
         annotate_menu = self.menuBar().addMenu("&Annotate")

@@ -15,7 +15,8 @@ def shortcut_rows(actions: list[QAction]) -> list[tuple[str, str]]:
     for action in actions:
         keys = [k.toString(QKeySequence.NativeText) for k in action.shortcuts()]
         if keys:
-            rows.append((action.text().replace("&", "").rstrip("…"), ", ".join(keys)))
+            name = action.data() if isinstance(action.data(), str) else action.text()
+            rows.append((name.replace("&", "").rstrip("…"), ", ".join(keys)))
     return rows + MOUSE
 
 

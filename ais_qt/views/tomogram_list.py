@@ -35,7 +35,7 @@ class TomogramList(QTreeWidget):
         self.header().setSectionResizeMode(NAME, QHeaderView.Stretch)
         self.header().setStretchLastSection(False)
         self.setContextMenuPolicy(Qt.ActionsContextMenu)
-        close = QAction("Close tomogram", self)
+        close = QAction("Close selected tomogram", self)
         close.setShortcut(QKeySequence.Delete)
         close.setShortcutContext(Qt.WidgetShortcut)
         close.triggered.connect(self._close_selected)
