@@ -72,6 +72,11 @@ class FeatureSet:
         self.removed.emit(feature, index)
         return index
 
+    def clear(self) -> None:
+        for feature in list(self.features):
+            self.remove(feature)
+        self._next_id = 1
+
     def by_id(self, feature_id: int) -> Feature | None:
         return next((f for f in self.features if f.id == feature_id), None)
 

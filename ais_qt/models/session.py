@@ -85,9 +85,7 @@ class Session:
         """Close everything: tomograms, features, history (a new or another project)."""
         for item in list(self.items):
             self.remove(item)
-        for feature in list(self.features):
-            self.features.remove(feature)
-        self.features._next_id = 1
+        self.features.clear()
         self.unresolved = []
         self.box_size = DEFAULT_BOX_SIZE
         self.history.clear()
