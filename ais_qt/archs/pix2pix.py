@@ -15,7 +15,7 @@ def _down(x, filters: int, batch_norm: bool = True):
     L = keras().layers
     x = L.Conv2D(filters, 4, strides=2, padding="same", use_bias=not batch_norm)(x)
     if batch_norm:
-        x = L.BatchNormalization()(x)
+        x = L.BatchNormalization(momentum=0.9)(x)
     return L.LeakyReLU(0.2)(x)
 
 
@@ -29,7 +29,7 @@ def create(tile_size: int, depth: int = 4, filters: int = 16, l1_weight: float =
         skips.append(x)
     for level in reversed(range(depth - 1)):
         x = L.Conv2DTranspose(filters * 2 ** min(level, 3), 4, strides=2, padding="same", use_bias=False)(x)
-        x = L.BatchNormalization()(x)
+        x = L.BatchNormalization(momentum=0.9)(x)
         x = L.Activation("relu")(x)
         x = L.Concatenate()([x, skips[level]])
     outputs = L.Conv2DTranspose(1, 4, strides=2, padding="same", activation="sigmoid")(x)

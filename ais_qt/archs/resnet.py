@@ -14,10 +14,10 @@ def residual_block(x, filters: int):
     L = keras().layers
     shortcut = x if x.shape[-1] == filters else L.Conv2D(filters, 1, padding="same")(x)
     y = L.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-    y = L.BatchNormalization()(y)
+    y = L.BatchNormalization(momentum=0.9)(y)
     y = L.Activation("relu")(y)
     y = L.Conv2D(filters, 3, padding="same", use_bias=False)(y)
-    y = L.BatchNormalization()(y)
+    y = L.BatchNormalization(momentum=0.9)(y)
     return L.Activation("relu")(L.Add()([shortcut, y]))
 
 

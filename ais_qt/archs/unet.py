@@ -7,7 +7,7 @@ Fully convolutional: accepts any input whose sides are multiples of 2**depth.
 from ais_qt.models.backend import keras
 
 title = "UNet"
-params = {"depth": 4, "filters": 16, "batch_norm": True}
+params = {"depth": 4, "filters": 16, "batch_norm": False}
 fully_convolutional = True
 
 
@@ -16,12 +16,12 @@ def conv_block(x, filters: int, batch_norm: bool):
     for _ in range(2):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=not batch_norm)(x)
         if batch_norm:
-            x = layers.BatchNormalization()(x)
+            x = layers.BatchNormalization(momentum=0.9)(x)  # short trainings: stats must settle fast
         x = layers.Activation("relu")(x)
     return x
 
 
-def create(tile_size: int, depth: int = 4, filters: int = 16, batch_norm: bool = True):
+def create(tile_size: int, depth: int = 4, filters: int = 16, batch_norm: bool = False):
     k = keras()
     inputs = k.Input((None, None, 1))
     x, skips = inputs, []

@@ -16,6 +16,7 @@ class Task(QObject):
     """One background job. Signals arrive in the GUI thread (queued across threads)."""
 
     progress = Signal(float, str)
+    event = Signal(object)  # news from the task, e.g. a training batch's loss
     finished = Signal(object)  # the function's return value
     failed = Signal(str)  # a message for the user
     cancelled = Signal()
@@ -25,7 +26,7 @@ class Task(QObject):
         super().__init__()
         self.name = name
         self.fn = fn
-        self.handle = Progress(self.progress.emit)
+        self.handle = Progress(self.progress.emit, self.event.emit)
 
     def cancel(self) -> None:
         self.handle.cancel()
@@ -61,11 +62,11 @@ class TaskRunner(QObject):
         self.running: list[Task] = []
 
     def start(self, fn: Callable[[Progress], Any], name: str = "", *, finished=None, failed=None,
-              progress=None, cancelled=None) -> Task:
+              progress=None, cancelled=None, event=None) -> Task:
         """Run ``fn(progress)`` in the pool; callbacks are connected before it starts, so none is missed."""
         task = Task(fn, name)
         for signal, callback in ((task.finished, finished), (task.failed, failed),
-                                 (task.progress, progress), (task.cancelled, cancelled)):
+                                 (task.progress, progress), (task.cancelled, cancelled), (task.event, event)):
             if callback is not None:
                 signal.connect(callback)
         self.running.append(task)

@@ -1,7 +1,9 @@
 """Progress reporting and cancellation for long tasks, without Qt.
 
 Engine functions take a ``Progress`` and call ``report`` now and then; ``report`` raises
-``Cancelled`` once someone called ``cancel``, so a task stops at its next report.
+``Cancelled`` once someone called ``cancel``, so a task stops at its next report. ``event`` passes
+richer news (e.g. a batch's loss) to whoever listens; tasks that must stop cleanly rather than
+abruptly (training) check ``cancelled`` themselves.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ class Cancelled(Exception):
 
 
 class Progress:
-    def __init__(self, callback: Callable[[float, str], None] | None = None):
+    def __init__(self, callback: Callable[[float, str], None] | None = None,
+                 on_event: Callable[[object], None] | None = None):
         self._callback = callback
+        self._on_event = on_event
         self._cancelled = False
 
     def report(self, fraction: float, message: str = "") -> None:
@@ -23,6 +27,10 @@ class Progress:
             raise Cancelled()
         if self._callback is not None:
             self._callback(min(max(float(fraction), 0.0), 1.0), message)
+
+    def event(self, payload) -> None:
+        if self._on_event is not None:
+            self._on_event(payload)
 
     def cancel(self) -> None:
         self._cancelled = True

@@ -1,0 +1,162 @@
+"""A trained network for one feature, and its file (.aisnet), documented in docs/network-format.md.
+
+The file is a zip holding ``network.json`` (metadata, a superset of what Ais stores: feature name,
+colour, architecture, box/tile size, voxel size, normalisation, threshold, training history...) and
+``model.keras`` (Keras' own format: architecture config + weights). Loading uses Keras safe mode,
+so a model file can never run code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from psygnal import Signal
+
+from ais_qt import __version__
+from ais_qt.models.atomic import atomic_path
+from ais_qt.models.backend import keras
+from ais_qt.models.errors import AisError
+
+SUFFIX = ".aisnet"
+FORMAT_NAME = "ais-qt-network"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class NetworkInfo:
+    """Everything about a network except its weights; saved as network.json."""
+
+    feature: str
+    colour: str
+    architecture: str  # key in the ArchitectureLibrary, e.g. "unet"
+    architecture_title: str
+    params: dict
+    tile_size: int
+    voxel_size: float | None = None  # Å of the training data
+    normalisation: str = "tile"
+    threshold: float = 0.5
+    visible: bool = True
+    emit: bool = False
+    absorb: bool = False
+    training: dict = field(default_factory=dict)  # settings and training-set summary
+    history: dict = field(default_factory=dict)  # loss / val_loss per epoch, batch_loss
+    metrics: dict = field(default_factory=dict)  # dice, iou on validation tiles
+    created: str = ""
+    app_version: str = __version__
+
+    def ais_metadata(self) -> dict:
+        """The same facts under the names Ais uses in its .scnm metadata (for exchange)."""
+        colour = [int(self.colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        return {"title": self.feature, "colour": colour, "apix": self.voxel_size or 0.0, "box_size": self.tile_size,
+                "arch": self.architecture_title, "epochs": self.training.get("epochs"),
+                "batch_size": self.training.get("batch_size"), "threshold": self.threshold,
+                "n_copies": self.training.get("copies"), "emit": self.emit, "absorb": self.absorb,
+                "loss": self.training.get("loss"), "normalization": self.normalisation, "model_depth": 1}
+
+
+class Network:
+    """A feature's network in the session: its Keras model plus display and interaction settings."""
+
+    changed = Signal()  # threshold, colour, visibility or weights changed
+
+    def __init__(self, info: NetworkInfo, model=None):
+        self.info = info
+        self.model = model
+        self.path: Path | None = None
+
+    @property
+    def trained(self) -> bool:
+        return self.model is not None and bool(self.info.history)
+
+    def set(self, **changes) -> None:
+        """Change display/interaction fields (threshold, colour, visible, emit, absorb)."""
+        for name, value in changes.items():
+            if not hasattr(self.info, name):
+                raise AttributeError(name)
+            setattr(self.info, name, value)
+        self.changed.emit()
+
+    def predict(self, tiles: np.ndarray, batch_size: int = 8) -> np.ndarray:
+        """Probabilities for (N, H, W, 1) normalised tiles."""
+        if self.model is None:
+            raise AisError(None, f"the {self.info.feature} network is not trained yet")
+        return np.asarray(self.model.predict(tiles, batch_size=batch_size, verbose=0), dtype=np.float32)
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: str | os.PathLike) -> Path:
+        path = Path(path)
+        if not path.name.endswith(SUFFIX):
+            path = path.with_name(path.name + SUFFIX)
+        if self.model is None:
+            raise AisError(path, "cannot save a network that has not been trained")
+        with tempfile.TemporaryDirectory() as folder:
+            model_file = Path(folder) / "model.keras"
+            self.model.save(model_file)
+            document = {"format": FORMAT_NAME, "version": FORMAT_VERSION, **asdict(self.info),
+                        "ais": self.info.ais_metadata()}
+            with atomic_path(path) as tmp:
+                with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                    archive.writestr("network.json", json.dumps(document, indent=1))
+                    archive.write(model_file, "model.keras")
+        self.path = path
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, library) -> Network:
+        path = Path(path)
+        if not path.exists():
+            raise AisError(path, "file not found")
+        try:
+            with zipfile.ZipFile(path) as archive:
+                document = json.loads(archive.read("network.json"))
+                model_bytes = archive.read("model.keras")
+        except KeyError as e:
+            raise AisError(path, f"is not an Ais-Qt network file ({e.args[0]} missing)") from None
+        except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError, OSError, EOFError) as e:
+            raise AisError(path, f"is not an Ais-Qt network file or is damaged ({e})") from None
+        if document.get("format") != FORMAT_NAME:
+            raise AisError(path, "is not an Ais-Qt network file")
+        if document.get("version", 0) > FORMAT_VERSION:
+            raise AisError(path, f"was saved by a newer Ais-Qt (network format {document.get('version')})")
+        known = NetworkInfo.__dataclass_fields__
+        try:
+            info = NetworkInfo(**{k: v for k, v in document.items() if k in known})
+        except TypeError as e:
+            raise AisError(path, f"is damaged: {e}") from None
+        if info.architecture not in library.architectures:
+            raise AisError(path, f"was trained with the architecture '{info.architecture_title}' "
+                                 f"({info.architecture}), which is not installed here; add its plugin file")
+        model = _load_keras(model_bytes, path)
+        network = cls(info, model)
+        network.path = path
+        return network
+
+
+def _load_keras(data: bytes, path: Path):
+    k = keras()
+    with tempfile.TemporaryDirectory() as folder:
+        model_file = Path(folder) / "model.keras"
+        model_file.write_bytes(data)
+        try:
+            return k.saving.load_model(model_file, compile=False, safe_mode=True)
+        except Exception as e:  # Keras raises many types for damaged or unsafe files
+            raise AisError(path, f"holds a model Keras cannot load safely ({type(e).__name__}: {e})") from None
+
+
+def new_info(feature: str, colour: str, architecture, params: dict, tile_size: int, **extra) -> NetworkInfo:
+    return NetworkInfo(feature=feature, colour=colour, architecture=architecture.key,
+                       architecture_title=architecture.title, params=architecture.checked_params(params),
+                       tile_size=int(tile_size), created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                       **extra)
+
+
+def history_to_json(history: dict) -> dict:
+    return {k: [float(v) for v in values] for k, values in history.items()}
+

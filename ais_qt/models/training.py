@@ -1,0 +1,217 @@
+"""Training a network on a training set, with live loss, a clean stop and the best weights kept.
+
+Progress events (``progress.event``) carry {"batch": ...} after every batch and {"epoch": ...}
+after every epoch, so the GUI can plot loss live and the command line can print it. Cancelling
+the Progress stops after the current batch; the weights of the best epoch (lowest validation
+loss, or training loss without validation) are kept, or the current ones if they are better.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ais_qt.models.backend import keras
+from ais_qt.models.errors import AisError
+from ais_qt.models.network import Network, history_to_json, new_info
+from ais_qt.models.progress import Progress
+from ais_qt.models.training_set import TrainingSet
+
+LOSSES = ("bce", "dice")
+
+
+@dataclass
+class TrainSettings:
+    architecture: str = "unet"
+    params: dict = field(default_factory=dict)
+    epochs: int = 20
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    validation_split: float = 0.0
+    loss: str = "bce"
+    seed: int = 0
+
+
+def dice_loss(y_true, y_pred):
+    """Soft Dice over the whole batch. Per tile it would reward predicting nothing: every empty
+    negative tile would score a perfect 1, and training collapses to background."""
+    ops = keras().ops
+    intersection = ops.sum(y_true * y_pred)
+    total = ops.sum(y_true) + ops.sum(y_pred)
+    return 1.0 - (2.0 * intersection + 1.0) / (total + 1.0)
+
+
+def dice_iou(truth: np.ndarray, prediction: np.ndarray, threshold: float = 0.5) -> tuple[float, float]:
+    """Dice and IoU of thresholded predictions over a whole set (1.0 when both are empty)."""
+    t, p = truth > 0.5, prediction > threshold
+    inter, union, total = np.logical_and(t, p).sum(), np.logical_or(t, p).sum(), t.sum() + p.sum()
+    if total == 0:
+        return 1.0, 1.0
+    return float(2 * inter / total), float(inter / union)
+
+
+class _Monitor:
+    """Reports batches and epochs, honours Stop, remembers the best weights."""
+
+    def __init__(self, model, progress: Progress, epochs: int, batches: int):
+        self.model, self.progress, self.epochs, self.batches = model, progress, epochs, batches
+        self.best, self.best_weights = np.inf, None
+        self.started = time.perf_counter()
+        self.epoch = 0
+        self.epoch_losses: list[float] = []
+        self.history: dict[str, list[float]] = {"loss": [], "batch_loss": []}
+        self.stopped = False
+
+    def batch_end(self, batch: int, loss: float) -> bool:
+        """Record a batch; False when the user asked to stop."""
+        self.epoch_losses.append(loss)
+        self.history["batch_loss"].append(loss)
+        done = self.epoch * self.batches + batch + 1
+        total = self.epochs * self.batches
+        elapsed = time.perf_counter() - self.started
+        remaining = elapsed / done * (total - done)
+        if self.progress.cancelled:
+            self.stopped = True
+            return False
+        self.progress.event({"batch": done, "epoch": self.epoch + 1, "loss": loss, "batches": total})
+        self.progress.report(done / total, f"epoch {self.epoch + 1}/{self.epochs}, batch {batch + 1}/"
+                                           f"{self.batches}, loss {loss:.4f}, {_duration(remaining)} left")
+        return True
+
+    def epoch_end(self, loss: float, val_loss: float | None) -> None:
+        self.history["loss"].append(loss)
+        if val_loss is not None:
+            self.history.setdefault("val_loss", []).append(val_loss)
+        monitored = val_loss if val_loss is not None else loss
+        if monitored < self.best:
+            self.best, self.best_weights = monitored, self.model.get_weights()
+        self.progress.event({"epoch_end": self.epoch + 1, "loss": loss, "val_loss": val_loss})
+        self.epoch += 1
+        self.epoch_losses = []
+
+    def finish(self) -> None:
+        """After a stop mid-epoch, keep the best epoch's weights unless the current ones are better."""
+        if self.stopped and self.best_weights is not None:
+            current = float(np.mean(self.epoch_losses)) if self.epoch_losses else np.inf
+            if current >= self.best:
+                self.model.set_weights(self.best_weights)
+        elif not self.stopped and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+def train(training_set: TrainingSet, settings: TrainSettings, library, progress: Progress | None = None,
+          network: Network | None = None) -> Network:
+    """Train a fresh network (or retrain ``network`` from scratch with these settings)."""
+    progress = progress or Progress()
+    if settings.loss not in LOSSES:
+        raise AisError(None, f"loss must be one of {LOSSES}")
+    if len(training_set) == 0:
+        raise AisError(None, "the training set is empty")
+    arch = library.get(settings.architecture)
+    s = training_set.tile_size
+    if arch.fully_convolutional and s % arch.multiple(settings.params):
+        raise AisError(None, f"{arch.title} needs tiles whose size is a multiple of {arch.multiple(settings.params)} "
+                             f"px; the training set has {s} px tiles")
+    keras().utils.set_random_seed(settings.seed)
+    train_part, val_part = training_set.split(settings.validation_split, settings.seed)
+    progress.report(0, f"Building {arch.title}")
+    model = arch.create(s, settings.params)
+    batches = int(np.ceil(len(train_part) / settings.batch_size))
+    monitor = _Monitor(model, progress, settings.epochs, batches)
+    if arch.adversarial:
+        _train_adversarial(arch, model, train_part, val_part, settings, monitor)
+    else:
+        _train_supervised(model, train_part, val_part, settings, monitor)
+    monitor.finish()
+    meta = training_set.metadata
+    info = new_info(meta["feature"], meta.get("colour", "#e69f00"), arch, settings.params, s,
+                    voxel_size=meta.get("voxel_size"), normalisation=meta.get("normalisation", "tile"))
+    info.training = {**asdict(settings), "copies": meta.get("copies"), "negative_ratio": meta.get("negative_ratio"),
+                     "tiles": len(training_set), "positive_boxes": meta.get("positive_boxes"),
+                     "negative_boxes": meta.get("negative_boxes"), "stopped_early": monitor.stopped,
+                     "seconds": round(time.perf_counter() - monitor.started, 1)}
+    info.history = history_to_json(monitor.history)
+    if val_part is not None:
+        dice, iou = dice_iou(val_part.y, np.asarray(model.predict(val_part.x, batch_size=32, verbose=0)))
+        info.metrics = {"dice": dice, "iou": iou, "validation_tiles": len(val_part)}
+    if network is not None:  # retraining keeps the user's display settings
+        for name in ("threshold", "visible", "emit", "absorb", "colour"):
+            setattr(info, name, getattr(network.info, name))
+        network.info, network.model = info, model
+        network.changed.emit()
+        return network
+    return Network(info, model)
+
+
+def _optimizer(settings: TrainSettings, beta_1: float = 0.9):
+    return keras().optimizers.Adam(learning_rate=settings.learning_rate, beta_1=beta_1)
+
+
+def _train_supervised(model, train_part, val_part, settings, monitor) -> None:
+    k = keras()
+    model.compile(optimizer=_optimizer(settings), loss=dice_loss if settings.loss == "dice" else "binary_crossentropy")
+
+    class Callback(k.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if not monitor.batch_end(batch, float(logs["loss"])):
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            if not monitor.stopped:
+                monitor.epoch_end(float(logs["loss"]), float(logs["val_loss"]) if "val_loss" in logs else None)
+
+    validation = (val_part.x, val_part.y) if val_part is not None else None
+    model.fit(train_part.x, train_part.y, batch_size=settings.batch_size, epochs=settings.epochs, shuffle=True,
+              validation_data=validation, callbacks=[Callback()], verbose=0)
+
+
+def _train_adversarial(arch, generator, train_part, val_part, settings, monitor) -> None:
+    """Pix2pix: alternate discriminator and generator steps; Keras 3 API only (any backend).
+
+    Keras traces each model's training step once with what is trainable at that moment, so the
+    discriminator's step is traced while it is trainable and the combined step while it is frozen.
+    """
+    k = keras()
+    s = train_part.tile_size
+    l1 = float(arch.checked_params(settings.params).get("l1_weight", 100.0))
+    disc = arch.create_discriminator(s, settings.params)
+    disc.compile(optimizer=_optimizer(settings, 0.5), loss="binary_crossentropy")
+    patch = disc.output_shape[1:]
+    x0, y0 = train_part.x[:1], train_part.y[:1]
+    disc.train_on_batch([x0, y0], np.ones((1, *patch), np.float32))
+    disc.trainable = False
+    image = k.Input((s, s, 1))
+    fake = generator(image)
+    combined = k.Model(image, [disc([image, fake]), fake])
+    combined.compile(optimizer=_optimizer(settings, 0.5), loss=["binary_crossentropy", "mae"], loss_weights=[1.0, l1])
+    combined.train_on_batch(x0, [np.ones((1, *patch), np.float32), y0])
+    disc.trainable = True
+    rng = np.random.default_rng(settings.seed)
+    n, bs = len(train_part), settings.batch_size
+    for _epoch in range(settings.epochs):
+        order = rng.permutation(n)
+        losses = []
+        for b in range(int(np.ceil(n / bs))):
+            idx = order[b * bs:(b + 1) * bs]
+            x, y = train_part.x[idx], train_part.y[idx]
+            real, unreal = np.ones((len(idx), *patch), np.float32), np.zeros((len(idx), *patch), np.float32)
+            disc.train_on_batch([x, y], real)
+            disc.train_on_batch([x, generator.predict_on_batch(x)], unreal)
+            out = combined.train_on_batch(x, [real, y])
+            # Report the L1 term (comparable with the other networks' losses), not the adversarial total.
+            loss = float(out[2]) if isinstance(out, (list, tuple)) and len(out) > 2 else float(np.ravel(out)[0])
+            losses.append(loss)
+            if not monitor.batch_end(b, loss):
+                return
+        val_loss = None
+        if val_part is not None:
+            pred = generator.predict(val_part.x, batch_size=32, verbose=0)
+            val_loss = float(np.mean(np.abs(pred - val_part.y)))
+        monitor.epoch_end(float(np.mean(losses)), val_loss)

@@ -1,0 +1,224 @@
+"""Training sets: annotated boxes turned into (image, label) tiles for one feature, as in Ais.
+
+Positives are the feature's boxes that hold its annotation, each copied ``copies`` times in random
+orientations (90-degree rotations and flips). Negatives are boxes of the features chosen as
+negatives plus the feature's own empty boxes; their label is the feature's mask there (all zeros
+unless the user painted the feature inside them). They are sampled to ``negative_ratio`` per
+positive tile. Tiles are normalised per tile (mean 0, sd 1) or with the whole volume's statistics.
+Every tile is ``tile_size`` square, centred on its box (boxes of another size are re-cut).
+Saved as one compressed .npz with the arrays and a JSON metadata string (docs/training-set-format.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from ais_qt import __version__
+from ais_qt.models.annotation import clamped_box
+from ais_qt.models.atomic import atomic_path
+from ais_qt.models.errors import AisError
+
+NORMALISATIONS = ("tile", "volume")
+FORMAT_NAME = "ais-qt-training-set"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class TrainingSetOptions:
+    feature: str
+    negatives: list[str] = field(default_factory=list)
+    tile_size: int = 64
+    copies: int = 10
+    negative_ratio: float = 1.3
+    normalisation: str = "tile"
+    seed: int = 0
+
+
+@dataclass
+class TrainingSet:
+    x: np.ndarray  # (N, S, S, 1) float32, normalised
+    y: np.ndarray  # (N, S, S, 1) float32, 0 or 1
+    positive: np.ndarray  # (N,) bool: drawn from a positive box
+    groups: np.ndarray  # (N,) int: which box each tile was cut from (copies share it)
+    metadata: dict
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    @property
+    def tile_size(self) -> int:
+        return int(self.x.shape[1])
+
+    def summary(self) -> str:
+        m = self.metadata
+        return (f"{m['feature']}: {m['positive_boxes']} positive and {m['negative_boxes']} negative boxes -> "
+                f"{int(self.positive.sum())} positive and {int((~self.positive).sum())} negative tiles of "
+                f"{self.tile_size} px")
+
+    # ---------------------------------------------------------------- files
+    def save(self, path: str | os.PathLike) -> Path:
+        path = Path(path)
+        meta = dict(self.metadata, format=FORMAT_NAME, version=FORMAT_VERSION)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez_compressed(f, x=self.x.astype(np.float32), y=self.y.astype(np.uint8),
+                                    positive=self.positive, groups=self.groups, metadata=np.array(json.dumps(meta)))
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> TrainingSet:
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(str(data["metadata"]))
+                x, y, positive, groups = data["x"], data["y"], data["positive"], data["groups"]
+        except FileNotFoundError:
+            raise AisError(path, "file not found") from None
+        except (OSError, ValueError, KeyError, EOFError) as e:
+            raise AisError(path, f"is not an Ais-Qt training set or is damaged ({e})") from None
+        if meta.get("format") != FORMAT_NAME:
+            raise AisError(path, "is not an Ais-Qt training set")
+        if meta.get("version", 0) > FORMAT_VERSION:
+            raise AisError(path, f"was written by a newer Ais-Qt (training set format {meta.get('version')})")
+        if x.ndim != 4 or x.shape != y.shape or not len(positive) == len(groups) == len(x):
+            raise AisError(path, "is damaged: its arrays do not match")
+        return cls(x.astype(np.float32), y.astype(np.float32), positive.astype(bool), groups.astype(int), meta)
+
+    def split(self, fraction: float, seed: int = 0) -> tuple[TrainingSet, TrainingSet | None]:
+        """Hold out whole boxes (never copies of a training box) as a validation set of about ``fraction``."""
+        if fraction <= 0:
+            return self, None
+        rng = np.random.default_rng(seed)
+        boxes = rng.permutation(np.unique(self.groups))
+        held, count = [], 0
+        for box in boxes:
+            if count >= fraction * len(self) or len(held) == len(boxes) - 1:
+                break
+            held.append(box)
+            count += int((self.groups == box).sum())
+        val = np.isin(self.groups, held)
+        if not val.any():
+            return self, None
+        part = lambda m: TrainingSet(self.x[m], self.y[m], self.positive[m], self.groups[m], self.metadata)  # noqa: E731
+        return part(~val), part(val)
+
+    # --------------------------------------------------------------- preview
+    def preview(self, count: int = 24, columns: int = 8, seed: int = 0) -> np.ndarray:
+        """An RGB grid of sampled tiles, label in red; green frame = positive, grey = negative."""
+        rng = np.random.default_rng(seed)
+        n = min(count, len(self))
+        pos, neg = np.flatnonzero(self.positive), np.flatnonzero(~self.positive)
+        take_pos = min(len(pos), max(n // 2, n - len(neg)))
+        chosen = np.concatenate([rng.choice(pos, take_pos, replace=False),
+                                 rng.choice(neg, min(len(neg), n - take_pos), replace=False)]).astype(int)
+        s, gap = self.tile_size, 4
+        rows = int(np.ceil(len(chosen) / columns)) or 1
+        grid = np.full((rows * (s + gap) + gap, columns * (s + gap) + gap, 3), 40, np.uint8)
+        for i, k in enumerate(chosen):
+            r, c = divmod(i, columns)
+            y0, x0 = gap + r * (s + gap), gap + c * (s + gap)
+            tile = self.x[k, ..., 0]
+            lo, hi = np.percentile(tile, [1, 99])
+            grey = np.clip((tile - lo) / max(hi - lo, 1e-6), 0, 1) * 255
+            rgb = np.repeat(grey[..., None], 3, axis=2)
+            label = self.y[k, ..., 0] > 0.5
+            rgb[label] = 0.55 * rgb[label] + 0.45 * np.array([255, 40, 40])
+            grid[y0 - 2:y0 + s + 2, x0 - 2:x0 + s + 2] = (60, 200, 90) if self.positive[k] else (120, 120, 120)
+            grid[y0:y0 + s, x0:x0 + s] = rgb.astype(np.uint8)
+        return grid
+
+
+# ------------------------------------------------------------------- building
+def orient(tile: np.ndarray, k: int) -> np.ndarray:
+    """One of the 8 symmetries of the square: k in 0..7 (rotation k % 4, flipped when k >= 4)."""
+    tile = np.rot90(tile, k % 4)
+    return np.flip(tile, axis=1) if k >= 4 else tile
+
+
+def volume_statistics(tomogram, max_samples: int = 2_000_000) -> tuple[float, float]:
+    """Mean and sd of a whole tomogram from a regular subsample of slices and pixels."""
+    nz, ny, nx = tomogram.shape
+    step = max(1, int(np.ceil((nz * ny * nx / max_samples) ** (1 / 3))))
+    sample = np.asarray(tomogram.data[::step, ::step, ::step], dtype=np.float64)
+    sample = sample[np.isfinite(sample)]
+    sd = float(sample.std())
+    return float(sample.mean()), sd if sd > 0 else 1.0
+
+
+def normalise_tile(tile: np.ndarray) -> np.ndarray:
+    tile = tile.astype(np.float32)
+    sd = tile.std()
+    return (tile - tile.mean()) / (sd if sd > 0 else 1.0)
+
+
+def build_training_set(items, features, options: TrainingSetOptions, progress=None) -> TrainingSet:
+    """Tiles for ``options.feature`` from the boxes in the given open tomograms (OpenTomogram list)."""
+    feature = features.by_name(options.feature)
+    if feature is None:
+        raise AisError(None, f"there is no feature named '{options.feature}'")
+    if options.normalisation not in NORMALISATIONS:
+        raise AisError(None, f"normalisation must be one of {NORMALISATIONS}")
+    negative_ids = {f.id for f in features if f.name in options.negatives and f.id != feature.id}
+    rng = np.random.default_rng(options.seed)
+    s = int(options.tile_size)
+    positives, negatives, sources = [], [], []
+    for n, item in enumerate(items):
+        annotation, tomo = item.annotation, item.tomogram
+        ny, nx = annotation.slice_shape
+        if ny < s or nx < s:
+            continue
+        stats = volume_statistics(tomo) if options.normalisation == "volume" else None
+        used = 0
+        for box in annotation.boxes:
+            if box.feature_id != feature.id and box.feature_id not in negative_ids:
+                continue
+            cut = clamped_box(box.z, box.y, box.x, s, box.feature_id, (ny, nx))
+            y0, y1, x0, x1 = cut.rect
+            image = tomo.slice(box.z)[y0:y1, x0:x1]
+            if not np.isfinite(image).all():
+                image = np.nan_to_num(image, nan=float(np.nanmean(image)) if np.isfinite(image).any() else 0.0)
+            image = normalise_tile(image) if stats is None else ((image - stats[0]) / stats[1]).astype(np.float32)
+            label = annotation.region(feature.id, box.z, (y0, y1, x0, x1)).astype(np.float32)
+            own_positive = box.feature_id == feature.id and label.any()
+            (positives if own_positive else negatives).append((image, label))
+            used += 1
+        if used:
+            sources.append({"name": tomo.name, "path": str(tomo.path) if tomo.path else None,
+                            "voxel_size": tomo.voxel_size, "boxes": used})
+        if progress is not None:
+            progress.report((n + 1) / max(len(items), 1), f"Collected boxes from {tomo.name}")
+    if not positives:
+        raise AisError(None, f"no box of {feature.name} holds {feature.name} annotation: place boxes (B) "
+                             "over slices where you painted it")
+    xs, ys, flags, groups = [], [], [], []
+    for g, (image, label) in enumerate(positives):
+        for k in rng.integers(0, 8, size=options.copies):
+            xs.append(orient(image, k))
+            ys.append(orient(label, k))
+            flags.append(True)
+            groups.append(g)
+    n_negative = int(round(options.negative_ratio * len(xs))) if negatives else 0
+    order = np.concatenate([rng.permutation(len(negatives)) for _ in range(-(-n_negative // max(len(negatives), 1)))])
+    for i in order[:n_negative].astype(int):
+        k = rng.integers(0, 8)
+        xs.append(orient(negatives[i][0], k))
+        ys.append(orient(negatives[i][1], k))
+        flags.append(False)
+        groups.append(len(positives) + i)
+    shuffle = rng.permutation(len(xs))
+    x = np.stack(xs)[shuffle][..., None].astype(np.float32)
+    y = np.stack(ys)[shuffle][..., None].astype(np.float32)
+    voxel_sizes = {src["voxel_size"] for src in sources if src["voxel_size"]}
+    metadata = {"feature": feature.name, "colour": feature.colour, "negatives": sorted(options.negatives),
+                "tile_size": s, "copies": options.copies, "negative_ratio": options.negative_ratio,
+                "normalisation": options.normalisation, "seed": options.seed,
+                "voxel_size": voxel_sizes.pop() if len(voxel_sizes) == 1 else None,
+                "positive_boxes": len(positives), "negative_boxes": len(negatives), "sources": sources,
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "app_version": __version__}
+    return TrainingSet(x, y, np.asarray(flags)[shuffle], np.asarray(groups)[shuffle], metadata)
