@@ -72,10 +72,11 @@ class _Monitor:
         total = self.epochs * self.batches
         elapsed = time.perf_counter() - self.started
         remaining = elapsed / done * (total - done)
-        if self.progress.cancelled:
+        if not self.progress.cancelled:
+            self.progress.event({"batch": done, "epoch": self.epoch + 1, "loss": loss, "batches": total})
+        if self.progress.cancelled:  # also when a listener cancelled during the event
             self.stopped = True
             return False
-        self.progress.event({"batch": done, "epoch": self.epoch + 1, "loss": loss, "batches": total})
         self.progress.report(done / total, f"epoch {self.epoch + 1}/{self.epochs}, batch {batch + 1}/"
                                            f"{self.batches}, loss {loss:.4f}, {_duration(remaining)} left")
         return True
@@ -184,26 +185,26 @@ def _train_adversarial(arch, generator, train_part, val_part, settings, monitor)
     disc = arch.create_discriminator(s, settings.params)
     disc.compile(optimizer=_optimizer(settings, 0.5), loss="binary_crossentropy")
     patch = disc.output_shape[1:]
-    x0, y0 = train_part.x[:1], train_part.y[:1]
-    disc.train_on_batch([x0, y0], np.ones((1, *patch), np.float32))
     disc.trainable = False
     image = k.Input((s, s, 1))
     fake = generator(image)
     combined = k.Model(image, [disc([image, fake]), fake])
     combined.compile(optimizer=_optimizer(settings, 0.5), loss=["binary_crossentropy", "mae"], loss_weights=[1.0, l1])
-    combined.train_on_batch(x0, [np.ones((1, *patch), np.float32), y0])
-    disc.trainable = True
     rng = np.random.default_rng(settings.seed)
-    n, bs = len(train_part), settings.batch_size
+    n, bs = len(train_part), min(settings.batch_size, len(train_part))
+    real, unreal = np.ones((bs, *patch), np.float32), np.zeros((bs, *patch), np.float32)
+    batches = int(np.ceil(n / bs))
     for _epoch in range(settings.epochs):
-        order = rng.permutation(n)
+        # Every batch full: a smaller last batch would make Keras retrace a step function.
+        order = np.concatenate([rng.permutation(n), rng.choice(n, batches * bs - n)])
         losses = []
-        for b in range(int(np.ceil(n / bs))):
+        for b in range(batches):
             idx = order[b * bs:(b + 1) * bs]
             x, y = train_part.x[idx], train_part.y[idx]
-            real, unreal = np.ones((len(idx), *patch), np.float32), np.zeros((len(idx), *patch), np.float32)
+            disc.trainable = True  # explicit before each step, so any retrace sees the right state
             disc.train_on_batch([x, y], real)
             disc.train_on_batch([x, generator.predict_on_batch(x)], unreal)
+            disc.trainable = False
             out = combined.train_on_batch(x, [real, y])
             # Report the L1 term (comparable with the other networks' losses), not the adversarial total.
             loss = float(out[2]) if isinstance(out, (list, tuple)) and len(out) > 2 else float(np.ravel(out)[0])
