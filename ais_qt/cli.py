@@ -17,7 +17,9 @@ def gui_parser() -> argparse.ArgumentParser:
         prog="ais-qt",
         description="Ais-Qt: segment cryo-electron tomograms. Opens the desktop application.",
         epilog="Examples:\n  ais-qt --demo\n  ais-qt tomo1.mrc tomo2.rec\n"
-               "  ais-qt --demo --screenshot window.png   (works with QT_QPA_PLATFORM=offscreen)",
+               "  ais-qt --demo --screenshot window.png   (works with QT_QPA_PLATFORM=offscreen)\n\n"
+               "Headless commands (ais-qt COMMAND --help for each):\n"
+               "  train    train a network for one feature from a label volume",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("files", nargs="*", type=Path, help="tomograms to open (.mrc, .rec, .map, .mrc.gz)")
@@ -28,8 +30,27 @@ def gui_parser() -> argparse.ArgumentParser:
     return parser
 
 
+COMMANDS = ("train",)
+
+
+def command_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ais-qt", description="Ais-Qt headless commands.")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    from ais_qt.commands import train
+
+    for module in (train,):
+        module.add_parser(subparsers)
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = gui_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in COMMANDS:  # a sub-command; anything else is files for the GUI
+        args = command_parser().parse_args(argv)
+        from importlib import import_module
+
+        return import_module(f"ais_qt.commands.{args.command}").run(args)
+    args = gui_parser().parse_args(argv)
     return run_gui(args.files, demo=args.demo, screenshot=args.screenshot)
 
 

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from PySide6.QtGui import QImage
 
@@ -58,3 +59,37 @@ def test_screenshot_with_a_bad_file_reports_it_and_still_exits_cleanly(tmp_path)
     assert result.returncode == 0 and out.exists()
     assert "bad.mrc" in result.stderr and "not an MRC file" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_train_command_from_a_label_volume(tmp_path):
+    rng = np.random.default_rng(0)
+    volume = rng.normal(size=(6, 64, 64)).astype(np.float32)
+    labels = np.zeros(volume.shape, np.int8)
+    labels[:, 10:30, 20:40] = 2
+    volume[labels == 2] -= 3
+    tomo, lab = write_mrc(tmp_path / "t.mrc", volume), write_mrc(tmp_path / "l.mrc", labels)
+    out = tmp_path / "net"
+    result = run_cli("train", tomo, "--labels", lab, "--label-value", 2, "--slices", "1-3", "--box-size", 32,
+                     "--arch", "UNet (light)", "--epochs", 2, "--copies", 2, "--feature", "Membrane",
+                     "--validation-split", "0.3", "--out", out, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "epoch 2/2: loss" in result.stdout and "validation Dice" in result.stdout
+    assert f"saved {out}.aisnet" in result.stdout
+    from ais_qt.models.architectures import ArchitectureLibrary
+    from ais_qt.models.network import Network
+
+    network = Network.load(f"{out}.aisnet", ArchitectureLibrary())
+    assert network.info.feature == "Membrane" and network.info.tile_size == 32
+    assert network.info.architecture == "unet_light" and network.info.voxel_size == 10.0
+
+
+def test_train_command_reports_bad_input_in_one_line(tmp_path):
+    tomo = write_mrc(tmp_path / "t.mrc", np.zeros((4, 32, 32), np.float32))
+    wrong = write_mrc(tmp_path / "wrong.mrc", np.zeros((4, 16, 16), np.int8))
+    result = run_cli("train", tomo, "--labels", wrong, "--label-value", 1, "--out", tmp_path / "x")
+    assert result.returncode == 1 and "wrong.mrc: shape 4 × 16 × 16 does not match" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = run_cli("train", tomo, "--labels", wrong, "--label-value", 1, "--param", "depth", "--out", tmp_path / "x")
+    assert result.returncode == 2 and "NAME=VALUE" in result.stderr
+    result = run_cli("train", tomo, "--labels", wrong, "--label-value", 1, "--arch", "nope", "--out", tmp_path / "x")
+    assert result.returncode == 2 and "unknown architecture 'nope'" in result.stderr
