@@ -62,11 +62,12 @@ class TaskRunner(QObject):
         self.running: list[Task] = []
 
     def start(self, fn: Callable[[Progress], Any], name: str = "", *, finished=None, failed=None,
-              progress=None, cancelled=None, event=None) -> Task:
+              progress=None, cancelled=None, event=None, done=None) -> Task:
         """Run ``fn(progress)`` in the pool; callbacks are connected before it starts, so none is missed."""
         task = Task(fn, name)
         for signal, callback in ((task.finished, finished), (task.failed, failed),
-                                 (task.progress, progress), (task.cancelled, cancelled), (task.event, event)):
+                                 (task.progress, progress), (task.cancelled, cancelled), (task.event, event),
+                                 (task.done, done)):
             if callback is not None:
                 signal.connect(callback)
         self.running.append(task)

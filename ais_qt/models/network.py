@@ -160,3 +160,36 @@ def new_info(feature: str, colour: str, architecture, params: dict, tile_size: i
 def history_to_json(history: dict) -> dict:
     return {k: [float(v) for v in values] for k, values in history.items()}
 
+
+
+class NetworkSet:
+    """The session's networks, at most one per feature (training again replaces the weights)."""
+
+    added = Signal(object)
+    removed = Signal(object)
+
+    def __init__(self):
+        self.networks: list[Network] = []
+
+    def __iter__(self):
+        return iter(self.networks)
+
+    def __len__(self):
+        return len(self.networks)
+
+    def for_feature(self, name: str) -> Network | None:
+        return next((n for n in self.networks if n.info.feature == name), None)
+
+    def add(self, network: Network) -> None:
+        """Add a network; one for a feature that already has a network takes its place."""
+        existing = self.for_feature(network.info.feature)
+        if existing is network:
+            return
+        if existing is not None:
+            self.remove(existing)
+        self.networks.append(network)
+        self.added.emit(network)
+
+    def remove(self, network: Network) -> None:
+        self.networks.remove(network)
+        self.removed.emit(network)

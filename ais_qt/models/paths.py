@@ -15,3 +15,19 @@ def user_cache_dir() -> Path:
     else:
         base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     return base / "ais-qt"
+
+
+def user_config_dir() -> Path:
+    """$AIS_QT_CONFIG_DIR, else the platform's per-user configuration folder."""
+    if os.environ.get("AIS_QT_CONFIG_DIR"):
+        return Path(os.environ["AIS_QT_CONFIG_DIR"])
+    if os.name == "nt":
+        base = Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming"))
+    else:
+        base = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config"))
+    return base / "ais-qt"
+
+
+def default_plugin_folder() -> Path:
+    """Where users drop architecture files (shown and changeable in Preferences)."""
+    return user_config_dir() / "plugins"

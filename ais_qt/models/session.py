@@ -10,6 +10,7 @@ from ais_qt.models.annotation import DEFAULT_BOX_SIZE, Annotation
 from ais_qt.models.display import DisplaySettings
 from ais_qt.models.features import FeatureSet
 from ais_qt.models.history import History
+from ais_qt.models.network import NetworkSet
 from ais_qt.models.tomogram import Tomogram
 
 
@@ -54,6 +55,7 @@ class Session:
         self.history = History()
         self._box_size = DEFAULT_BOX_SIZE
         self.unresolved: list = []  # project tomograms that could not be opened (kept for saving)
+        self.networks = NetworkSet()
 
     @property
     def box_size(self) -> int:
@@ -86,6 +88,8 @@ class Session:
         for item in list(self.items):
             self.remove(item)
         self.features.clear()
+        for network in list(self.networks):
+            self.networks.remove(network)
         self.unresolved = []
         self.box_size = DEFAULT_BOX_SIZE
         self.history.clear()

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMe
 from ais_qt import __version__
 from ais_qt.controllers.project_controller import ProjectController, is_project_path
 from ais_qt.controllers.session_controller import SessionController
+from ais_qt.controllers.training_controller import TrainingController
 from ais_qt.models.editing import Editor
 from ais_qt.models.project import SUFFIX
 from ais_qt.models.tomogram import VOLUME_SUFFIXES
@@ -40,6 +41,7 @@ class MainWindow(QMainWindow):
         session = controller.session
         self.editor = Editor(session)
         self.project = ProjectController(controller, autosave_seconds)
+        self.training = TrainingController(controller)
         self.setWindowTitle("Ais-Qt")
         self.setAcceptDrops(True)
         self.resize(1400, 900)
@@ -47,7 +49,7 @@ class MainWindow(QMainWindow):
 
         self.slice_view = SliceView(session)
         self.setCentralWidget(self.slice_view)
-        self.workflow = WorkflowTabs(self.editor)
+        self.workflow = WorkflowTabs(self.editor, self.training)
         self.annotation_layer = AnnotationLayer(self.slice_view, self.editor)
         self.tomogram_list = TomogramList(session)
         self.workflow_dock = self._dock("Workflow", self.workflow, Qt.LeftDockWidgetArea)
@@ -63,6 +65,7 @@ class MainWindow(QMainWindow):
         self.tomogram_list.close_requested.connect(self.close_tomogram)
         self.tomogram_list.problem.connect(self._show_status)
         self.annotation_layer.message.connect(self._show_status)
+        self.workflow.models.networks.problem.connect(self.show_error)
         for source in (controller, self.project):
             source.status.connect(self._show_status)
             source.error.connect(self.show_error)

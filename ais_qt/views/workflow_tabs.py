@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 from ais_qt.models.editing import Editor
 from ais_qt.views.display_panel import DisplayPanel
 from ais_qt.views.feature_panel import FeaturePanel
+from ais_qt.views.models_tab import ModelsTab
 
 NAVIGATION_HELP = ("<b>Keys</b> (F1 lists all)<br>Wheel, Up/Down, W/S: slice · PageUp/Down: ten · "
                    "Shift+wheel: zoom · middle drag: pan · Home: fit<br>"
@@ -18,8 +19,6 @@ NAVIGATION_HELP = ("<b>Keys</b> (F1 lists all)<br>Wheel, Up/Down, W/S: slice · 
                    "L: lasso · B: box · Delete: remove box · 1-9, Tab: feature · Ctrl+Z: undo")
 
 PLANNED = {
-    "Models": "Train one small network per feature from your annotated boxes, watch its loss, "
-              "and see it segment the current slice live.",
     "Export": "Apply trained networks to whole tomograms in a background queue and save the "
               "segmentations as .mrc volumes.",
     "Pick": "Turn a segmentation into particle coordinates for subtomogram averaging "
@@ -40,7 +39,7 @@ def planned_panel(title: str, text: str) -> QWidget:
 
 
 class WorkflowTabs(QTabWidget):
-    def __init__(self, editor: Editor, parent=None):
+    def __init__(self, editor: Editor, training, parent=None):
         super().__init__(parent)
         annotate = QWidget()
         self.feature_panel = FeaturePanel(editor)
@@ -53,5 +52,7 @@ class WorkflowTabs(QTabWidget):
         layout.addWidget(help_label)
         layout.addStretch(1)
         self.addTab(annotate, "Annotate")
+        self.models = ModelsTab(training)
+        self.addTab(self.models, "Models")
         for title, text in PLANNED.items():
             self.addTab(planned_panel(title, text), title)

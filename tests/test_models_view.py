@@ -1,0 +1,75 @@
+"""The Models tab driven through the real widgets: build a training set, train, watch, stop, save."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from ais_qt.models.network import Network
+from tests.conftest import write_mrc
+
+
+def annotated_window(window, tmp_path):
+    rng = np.random.default_rng(0)
+    volume = rng.normal(size=(6, 96, 96)).astype(np.float32)
+    labels = np.zeros(volume.shape, bool)
+    labels[:, 20:40, 10:50] = True
+    volume[labels] -= 2
+    (item,) = window.controller.open_paths([write_mrc(tmp_path / "t.mrc", volume)])
+    editor = window.editor
+    feature = editor.add_feature("Membrane")
+    editor.set_slice_masks("labels", item, feature.id, {z: labels[z] for z in (1, 2, 3)})
+    window.controller.session.box_size = 32
+    for z in (1, 2, 3):
+        for x, y in ((30, 30), (70, 70), (30, 75)):
+            editor.place_box(item, z, x, y)
+    return item
+
+
+def test_build_train_watch_the_loss_and_stop(qtbot, window, tmp_path):
+    annotated_window(window, tmp_path)
+    tabs = window.workflow
+    tabs.setCurrentWidget(tabs.models)
+    panel = tabs.models.training_panel
+    assert panel.feature.currentText() == "Membrane"
+    qtbot.mouseClick(panel.build_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.training.training_set is not None, timeout=20000)
+    assert "3 positive and 6 negative boxes" in panel.set_summary.text()
+    assert not panel.preview.pixmap().isNull()
+    panel.architecture.setCurrentIndex(panel.architecture.findData("unet_light"))
+    assert set(panel.params.editors) == {"depth", "filters", "batch_norm"}
+    panel.epochs.setValue(500)
+    panel.batch_size.setValue(8)
+    qtbot.mouseClick(panel.train_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: len(panel.batch_curve.getData()[1] if panel.batch_curve.getData()[1] is not None
+                                else []) >= 3, timeout=60000)
+    assert panel.stop_button.isEnabled() and not panel.train_button.isEnabled()
+    assert "epoch 1/500" in panel.status.text() or "loss" in panel.status.text()
+    qtbot.mouseClick(panel.stop_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: len(window.controller.session.networks) == 1, timeout=60000)
+    qtbot.waitUntil(lambda: panel.train_button.isEnabled(), timeout=10000)
+    network = window.controller.session.networks.networks[0]
+    assert network.info.training["stopped_early"] and network.info.feature == "Membrane"
+    assert "stopped early" in panel.status.text()
+    networks = tabs.models.networks
+    assert networks.tree.topLevelItemCount() == 1 and networks.tree.topLevelItem(0).text(1) == "UNet (light)"
+    networks.threshold.setValue(70)
+    assert network.info.threshold == 0.7
+    path = networks.save(str(tmp_path / "membrane.aisnet"))
+    assert Network.load(path, window.training.library).info.threshold == 0.7
+    window.grab().save(str(tmp_path / "models.png"))
+
+
+def test_training_without_a_set_explains_itself(qtbot, window, tmp_path):
+    annotated_window(window, tmp_path)
+    panel = window.workflow.models.training_panel
+    qtbot.mouseClick(panel.train_button, Qt.LeftButton)
+    assert "Build a training set for Membrane first" in panel.status.text()
+
+
+def test_loading_a_bad_network_file_gives_a_message(qtbot, window, tmp_path):
+    bad = tmp_path / "bad.aisnet"
+    bad.write_bytes(b"nope")
+    window.workflow.models.networks.load([str(bad)])
+    assert "bad.aisnet" in window.last_message_box.text()
+    window.last_message_box.close()
