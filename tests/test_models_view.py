@@ -73,3 +73,21 @@ def test_loading_a_bad_network_file_gives_a_message(qtbot, window, tmp_path):
     window.workflow.models.networks.load([str(bad)])
     assert "bad.aisnet" in window.last_message_box.text()
     window.last_message_box.close()
+
+
+def test_preferences_show_the_plugin_folder_and_skipped_plugins(qtbot, window, tmp_path):
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "mine.py").write_text("from ais_qt.archs import unet\ntitle = 'Mine'\nparams = {'depth': 2}\n"
+                                    "def create(tile_size, depth=2):\n    return unet.create(tile_size, depth=depth)\n")
+    (folder / "broken.py").write_text("def broken(:\n")
+    dialog = window.show_preferences()
+    dialog.folder.setText(str(folder))
+    qtbot.mouseClick(dialog.reload_button, Qt.LeftButton)
+    assert dialog.plugins.text() == "Mine" and "broken.py: skipped, SyntaxError" in dialog.problems.toPlainText()
+    panel = window.workflow.models.training_panel
+    assert panel.architecture.findText("Mine (plugin)") >= 0  # offered for training at once
+    dialog.autosave.setValue(30)
+    dialog.accept()
+    assert window.project.timer.interval() == 30000
+    assert window.controller.settings.value("plugin_folder") == str(folder)

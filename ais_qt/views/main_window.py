@@ -18,6 +18,7 @@ from ais_qt.models.project import SUFFIX
 from ais_qt.models.tomogram import VOLUME_SUFFIXES
 from ais_qt.views.annotation_layer import AnnotationLayer
 from ais_qt.views.label_dialog import export_labels, import_labels
+from ais_qt.views.preferences_dialog import PreferencesDialog
 from ais_qt.views.shortcuts_dialog import ShortcutsDialog
 from ais_qt.views.slice_view import SliceView
 from ais_qt.views.tomogram_list import TomogramList
@@ -120,6 +121,9 @@ class MainWindow(QMainWindow):
             action.setData(action.text().replace("&", ""))
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         edit_menu.addActions([self.undo_action, self.redo_action])
+        edit_menu.addSeparator()
+        self.preferences_action = self._action("&Preferences…", self.show_preferences, QKeySequence.Preferences)
+        edit_menu.addAction(self.preferences_action)
         annotate_menu = self.menuBar().addMenu("&Annotate")
         annotate_menu.addActions(self.annotation_layer.actions)
 
@@ -213,6 +217,11 @@ class MainWindow(QMainWindow):
         self.redo_action.setEnabled(history.can_redo)
         self.undo_action.setText(f"&Undo {history.undo_text}".rstrip())
         self.redo_action.setText(f"&Redo {history.redo_text}".rstrip())
+
+    def show_preferences(self) -> PreferencesDialog:
+        dialog = PreferencesDialog(self.training, self.project, self)
+        dialog.open()
+        return dialog
 
     def show_shortcuts(self) -> ShortcutsDialog:
         dialog = ShortcutsDialog(self.all_actions(), self)
