@@ -19,7 +19,8 @@ def gui_parser() -> argparse.ArgumentParser:
         epilog="Examples:\n  ais-qt --demo\n  ais-qt tomo1.mrc tomo2.rec\n"
                "  ais-qt --demo --screenshot window.png   (works with QT_QPA_PLATFORM=offscreen)\n\n"
                "Headless commands (ais-qt COMMAND --help for each):\n"
-               "  train    train a network for one feature from a label volume",
+               "  train    train a network for one feature from a label volume\n"
+               "  segment  segment tomograms with trained networks (and their interactions)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("files", nargs="*", type=Path, help="tomograms to open (.mrc, .rec, .map, .mrc.gz)")
@@ -30,15 +31,15 @@ def gui_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("train",)
+COMMANDS = ("train", "segment")
 
 
 def command_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ais-qt", description="Ais-Qt headless commands.")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    from ais_qt.commands import train
+    from ais_qt.commands import segment, train
 
-    for module in (train,):
+    for module in (train, segment):
         module.add_parser(subparsers)
     return parser
 

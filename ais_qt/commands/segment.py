@@ -1,0 +1,95 @@
+"""`ais-qt segment`: apply networks (and their interactions) to tomograms, writing uint8 .mrc volumes."""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import sys
+import time
+from pathlib import Path
+
+from ais_qt.models.errors import AisError
+from ais_qt.models.progress import Progress
+
+EXAMPLE = ("example:\n  ais-qt segment --model membrane.aisnet --model ribosome.aisnet "
+           "--interactions graph.json 'tomos/*.mrc' --out segmented/")
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("segment", help="segment tomograms with trained networks",
+                              description="Apply networks to whole tomograms; writes <tomogram>__<feature>.mrc "
+                                          "(uint8 0..255, same shape and voxel size) for each network.",
+                              epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("tomograms", nargs="+", help="tomogram files or glob patterns")
+    p.add_argument("--model", action="append", required=True, type=Path, help="network file (.aisnet), repeatable")
+    p.add_argument("--interactions", type=Path, help="interaction graph (.json, exported from the app)")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
+    p.add_argument("--roi", help="only this box, z0:z1,y0:y1,x0:x1 (parts may be empty: 40:80,,)")
+    p.add_argument("--tile", type=int, default=512, help="tile size for fully convolutional networks (default 512)")
+    p.add_argument("--plugins", type=Path, help="folder of architecture plugins")
+
+
+def expand(patterns: list[str]) -> list[Path]:
+    paths = []
+    for pattern in patterns:
+        matches = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
+        paths += [Path(m) for m in matches]
+    return list(dict.fromkeys(paths))
+
+
+class Bar:
+    """A one-line progress bar (like tqdm) on a terminal; sparse lines when piped to a log."""
+
+    def __init__(self, label: str):
+        self.label, self.tty, self.started, self.shown = label, sys.stdout.isatty(), time.perf_counter(), -1
+
+    def __call__(self, fraction: float, message: str) -> None:
+        elapsed = time.perf_counter() - self.started
+        left = elapsed / fraction * (1 - fraction) if fraction > 0 else 0
+        bar = "#" * int(fraction * 30)
+        text = f"{self.label} [{bar:<30s}] {fraction * 100:5.1f}% {left:5.0f} s left"
+        if self.tty:
+            print(f"\r{text}\033[K", end="", flush=True)
+        elif int(fraction * 10) > self.shown:  # every 10 % in logs
+            self.shown = int(fraction * 10)
+            print(text, flush=True)
+
+    def close(self) -> None:
+        if self.tty:
+            print()
+
+
+def run(args) -> int:
+    from ais_qt.models.architectures import ArchitectureLibrary
+    from ais_qt.models.interactions import InteractionGraph
+    from ais_qt.models.network import Network
+    from ais_qt.models.segmentation import parse_roi, segment_volume
+
+    try:
+        library = ArchitectureLibrary(args.plugins)
+        networks = [Network.load(path, library) for path in args.model]
+        graph = InteractionGraph.load(args.interactions) if args.interactions else None
+        if args.roi:
+            parse_roi(args.roi, (10**9,) * 3)  # syntax check before any work
+    except AisError as e:
+        print(f"ais-qt segment: {e}", file=sys.stderr)
+        return 2
+    tomograms = expand(args.tomograms)
+    if not tomograms:
+        print("ais-qt segment: no tomogram matches", file=sys.stderr)
+        return 2
+    failed = 0
+    for n, tomogram in enumerate(tomograms, start=1):
+        bar = Bar(f"[{n}/{len(tomograms)}] {tomogram.name}")
+        try:
+            outputs = segment_volume(tomogram, networks, args.out, graph, args.overwrite, args.roi, args.tile,
+                                     library, Progress(bar))
+            bar.close()
+            print("  " + "\n  ".join(str(p) for p in outputs))
+        except AisError as e:  # one bad tomogram does not stop the rest
+            bar.close()
+            print(f"ais-qt segment: {e}", file=sys.stderr)
+            failed += 1
+    print(f"{len(tomograms) - failed} of {len(tomograms)} tomograms segmented")
+    return 1 if failed else 0

@@ -1,0 +1,100 @@
+"""Whole-volume segmentation: networks applied slice by slice, interactions applied, uint8 .mrc out.
+
+Takes paths and plain settings and returns paths, holds no global state: the GUI queue, the
+command line and (later) cluster workers call the same function. Outputs are named
+``<tomogram>__<feature>.mrc``, have the tomogram's shape and voxel size, and are written to a
+temporary name and renamed when complete, so a cancelled or crashed run never leaves a file that
+looks finished. Existing outputs are skipped unless ``overwrite``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ais_qt.models.errors import AisError
+from ais_qt.models.inference import DEFAULT_TILE, SlicePredictor, slice_statistics
+from ais_qt.models.interactions import InteractionGraph
+from ais_qt.models.progress import Progress
+from ais_qt.models.tomogram import VOLUME_SUFFIXES, Tomogram
+from ais_qt.models.volume_writer import uint8_volume
+
+
+def volume_stem(path: str | os.PathLike) -> str:
+    name = Path(path).name
+    for suffix in sorted(VOLUME_SUFFIXES, key=len, reverse=True):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return Path(name).stem
+
+
+def safe_name(text: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", text).strip("_") or "feature"
+
+
+def output_path(tomogram: str | os.PathLike, feature: str, folder: str | os.PathLike) -> Path:
+    return Path(folder) / f"{volume_stem(tomogram)}__{safe_name(feature)}.mrc"
+
+
+def parse_roi(text: str | None, shape: tuple[int, int, int]) -> tuple[slice, slice, slice]:
+    """'z0:z1,y0:y1,x0:x1' (any part may be empty, e.g. '40:80,,') -> slices clipped to the volume."""
+    if not text:
+        return tuple(slice(0, n) for n in shape)
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 3:
+        raise AisError(None, f"--roi needs three ranges z0:z1,y0:y1,x0:x1, not '{text}'")
+    out = []
+    for part, n, axis in zip(parts, shape, "zyx"):
+        lo, _, hi = part.partition(":")
+        try:
+            a = int(lo) if lo.strip() else 0
+            b = int(hi) if hi.strip() else n
+        except ValueError:
+            raise AisError(None, f"--roi: '{part}' is not a range like 10:90") from None
+        a, b = max(0, a), min(n, b)
+        if b <= a:
+            raise AisError(None, f"--roi: the {axis} range {part} is empty for a volume of {n}")
+        out.append(slice(a, b))
+    return tuple(out)
+
+
+def segment_volume(tomogram: str | os.PathLike, networks, folder: str | os.PathLike,
+                   graph: InteractionGraph | None = None, overwrite: bool = False, roi: str | None = None,
+                   tile: int = DEFAULT_TILE, library=None, progress: Progress | None = None) -> list[Path]:
+    """Segment one tomogram with every network; returns the output paths (written or already there)."""
+    progress = progress or Progress()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [n.info.feature for n in networks]
+    if len(set(names)) != len(names):
+        raise AisError(None, "two networks are for the same feature; outputs would overwrite each other")
+    outputs = {n.info.feature: output_path(tomogram, n.info.feature, folder) for n in networks}
+    todo = {name: path for name, path in outputs.items() if overwrite or not path.exists()}
+    if not todo:
+        progress.report(1.0, f"{Path(tomogram).name}: already segmented, skipped")
+        return list(outputs.values())
+    volume = Tomogram.open(tomogram)
+    try:
+        zs, ys, xs = parse_roi(roi, volume.shape)
+        predictors = {n.info.feature: SlicePredictor(n, tile=tile, library=library) for n in networks}
+        scales = {name: p.scale_for(volume.voxel_size) for name, p in predictors.items()}
+        stats = {n.info.feature: slice_statistics(n, volume) for n in networks}
+        graph = graph or InteractionGraph()
+        with contextlib.ExitStack() as stack:
+            targets = {name: stack.enter_context(uint8_volume(path, volume.shape, volume.voxel_size))
+                       for name, path in todo.items()}
+            count = zs.stop - zs.start
+            for i, z in enumerate(range(zs.start, zs.stop)):
+                image = volume.slice(z)[ys, xs]
+                predictions = {name: p.predict(image, scales[name], stats[name]) for name, p in predictors.items()}
+                for name, values in graph.apply(predictions, volume.voxel_size).items():
+                    if name in targets:
+                        targets[name][z, ys, xs] = np.round(values * 255).astype(np.uint8)
+                progress.report((i + 1) / count, f"{volume.name}: slice {z + 1 - zs.start}/{count}")
+    finally:
+        volume.close()
+    return list(outputs.values())
