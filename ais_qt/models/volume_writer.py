@@ -47,7 +47,19 @@ def uint8_volume(path: str | os.PathLike, shape: tuple[int, int, int], voxel_siz
             volume = mrc.data.view(np.uint8)
             yield volume
             # mrcfile would compute the statistics on the signed bytes; give readers the real ones.
-            h = mrc.header
-            h.dmin, h.dmax = int(volume.min()), int(volume.max())
-            h.dmean = float(volume.mean(dtype=np.float64))
-            h.rms = float(volume.std(dtype=np.float64))
+            _write_statistics(mrc.header, volume)
+
+
+def _write_statistics(header, volume: np.ndarray) -> None:
+    """min, max, mean and sd slice by slice: whole-volume numpy reductions would allocate a float
+    copy of the volume (8 bytes per voxel for the sd)."""
+    lo, hi, total, squares = 255, 0, 0.0, 0.0
+    for plane in volume:
+        lo, hi = min(lo, int(plane.min())), max(hi, int(plane.max()))
+        values = plane.astype(np.float64)
+        total += float(values.sum())
+        squares += float(np.square(values).sum())
+    n = volume.size
+    mean = total / n
+    header.dmin, header.dmax, header.dmean = lo, hi, mean
+    header.rms = float(np.sqrt(max(squares / n - mean * mean, 0.0)))

@@ -1,0 +1,179 @@
+"""Inference, interactions and whole-volume segmentation."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from ais_qt.models.architectures import ArchitectureLibrary
+from ais_qt.models.errors import AisError
+from ais_qt.models.inference import SlicePredictor, _window
+from ais_qt.models.interactions import (Interaction, InteractionGraph, avoid, colocalize, compete,
+                                        radius_in_pixels)
+from ais_qt.models.progress import Cancelled, Progress
+from ais_qt.models.segmentation import output_path, parse_roi, segment_volume
+from ais_qt.models.tomogram import Tomogram
+from ais_qt.models.training import TrainSettings, train
+from tests.conftest import write_mrc
+from tests.test_networks import tiny_set
+
+
+@pytest.fixture(scope="module")
+def network():
+    return train(tiny_set(), TrainSettings(architecture="unet_light", epochs=1, batch_size=8), ArchitectureLibrary())
+
+
+# ------------------------------------------------------------------ tiling
+def test_blend_weights_are_a_partition_of_unity():
+    t, m, r = 64, 8, 6
+    w = _window(t, m, r)
+    step = t - 2 * m - r
+    total = np.zeros(t + 3 * step)
+    for start in range(0, 3 * step + 1, step):
+        total[start:start + t] += w
+    np.testing.assert_allclose(total[m + r:3 * step + t - m - r], 1.0, atol=1e-6)
+
+
+def test_tiled_equals_whole_slice_away_from_edges_and_has_no_seam(network):
+    library = ArchitectureLibrary()
+    image = np.random.default_rng(0).normal(size=(300, 360)).astype(np.float32)
+    norm = (image - image.mean()) / image.std()
+    whole = network.predict(np.pad(norm, ((0, 4), (0, 8)))[None, ..., None])[0, :300, :360, 0]
+    tiled = SlicePredictor(network, tile=192, library=library).predict(image)
+    assert tiled.shape == image.shape
+    np.testing.assert_allclose(tiled[48:-48, 48:-48], whole[48:-48, 48:-48], atol=1e-4)
+    # No seam: next to tile joins, neighbouring columns differ no more than elsewhere.
+    jumps = np.abs(np.diff(tiled, axis=1))[48:-48, 48:-48]
+    assert jumps.max() <= np.abs(np.diff(whole, axis=1))[48:-48, 48:-48].max() + 1e-4
+
+
+def test_rescaling_to_the_training_voxel_size(network):
+    predictor = SlicePredictor(network, tile=128, library=ArchitectureLibrary())
+    assert network.info.voxel_size == 12.0
+    assert predictor.scale_for(24.0) == 2.0 and predictor.scale_for(12.05) == 1.0 and predictor.scale_for(None) == 1.0
+    out = predictor.predict(np.random.default_rng(1).normal(size=(50, 70)).astype(np.float32), scale=2.0)
+    assert out.shape == (50, 70)
+
+
+# ------------------------------------------------------------ interactions
+def test_colocalize_and_avoid_exactly():
+    child = np.full((1, 9), 0.8, np.float32)
+    parent = np.zeros((1, 9), np.float32)
+    parent[0, 4] = 0.9
+    f = np.float32
+    np.testing.assert_array_equal(colocalize(child, parent, 0.5, 0), f([[0, 0, 0, 0, 0.8, 0, 0, 0, 0]]))
+    np.testing.assert_array_equal(colocalize(child, parent, 0.5, 2), f([[0, 0, 0.8, 0.8, 0.8, 0.8, 0.8, 0, 0]]))
+    np.testing.assert_array_equal(avoid(child, parent, 0.5, 2), f([[0.8, 0.8, 0, 0, 0, 0, 0, 0.8, 0.8]]))
+    np.testing.assert_array_equal(colocalize(child, parent, 0.95, 2), np.zeros((1, 9)))  # parent below threshold
+
+
+def test_competition_zeroes_absorbers_where_an_emitter_is_higher():
+    a = np.array([[0.9, 0.2, 0.5]], np.float32)
+    b = np.array([[0.1, 0.6, 0.5]], np.float32)
+    c = np.array([[0.3, 0.3, 0.9]], np.float32)
+    out = compete({"a": a, "b": b, "c": c}, emitters=["a", "c"], absorbers=["b", "a"])
+    np.testing.assert_array_equal(out["b"], np.float32([[0, 0.6, 0]]))  # a higher at 0, c higher at 2
+    np.testing.assert_array_equal(out["a"], np.float32([[0.9, 0, 0]]))  # c (0.3, 0.9) higher at 1 and 2
+    np.testing.assert_array_equal(out["c"], c)
+
+
+def test_radius_conversion_and_graph_order(tmp_path):
+    assert radius_in_pixels(5, 10.0) == 5.0 and radius_in_pixels(5, 25.0) == 2.0 and radius_in_pixels(0, None) == 0
+    with pytest.raises(AisError, match="voxel size"):
+        radius_in_pixels(3, None)
+    graph = InteractionGraph()
+    graph.set_role("Membrane", emit=True)
+    graph.set_role("Ribosome", absorb=True)
+    graph.add(Interaction("Protein", "Membrane", "colocalize", 0.5, radius_nm=2.0))
+    graph.add(Interaction("Protein", "Ribosome", "avoid", 0.5, radius_nm=0.0))
+    membrane = np.zeros((1, 12), np.float32)
+    membrane[0, 2] = 1
+    ribosome = np.zeros((1, 12), np.float32)
+    ribosome[0, [3, 8]] = 0.7
+    protein = np.full((1, 12), 0.6, np.float32)
+    out = graph.apply({"Membrane": membrane, "Ribosome": ribosome, "Protein": protein}, voxel_size=10.0)
+    # Competition first: Membrane (emitter) is 0 where the Ribosome is, so the Ribosome keeps both pixels.
+    np.testing.assert_array_equal(out["Ribosome"], ribosome)
+    # Colocalize within 2 px of Membrane (pixels 0-4), then avoid Ribosome (pixel 3).
+    np.testing.assert_array_equal(out["Protein"][0] > 0, [1, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0])
+    path = graph.save(tmp_path / "graph.json")
+    assert InteractionGraph.load(path) == graph
+    (tmp_path / "bad.json").write_text(json.dumps({"edges": [{"child": "a"}]}))
+    with pytest.raises(AisError, match="bad.json.*not a valid interaction graph"):
+        InteractionGraph.load(tmp_path / "bad.json")
+    with pytest.raises(AisError, match="itself"):
+        Interaction("a", "a")
+
+
+# ------------------------------------------------------------------ volumes
+def test_segment_volume_outputs_skip_overwrite_roi(tmp_path, network):
+    volume = np.random.default_rng(2).normal(size=(5, 80, 90)).astype(np.float32)
+    tomo = write_mrc(tmp_path / "TS_01.rec", volume, voxel_size=12.0)
+    out = tmp_path / "out"
+    (path,) = segment_volume(tomo, [network], out, tile=64, library=ArchitectureLibrary())
+    assert path == output_path(tomo, "Membrane", out) and path.name == "TS_01__Membrane.mrc"
+    seg = Tomogram.open(path)
+    assert seg.dtype == np.uint8 and seg.shape == (5, 80, 90) and seg.voxel_size == 12.0
+    expected = SlicePredictor(network, tile=64, library=ArchitectureLibrary()).predict(volume[3])
+    np.testing.assert_allclose(np.asarray(seg.data[3]), np.round(expected * 255), atol=1)
+    stamp = path.stat().st_mtime_ns
+    segment_volume(tomo, [network], out, tile=64)
+    assert path.stat().st_mtime_ns == stamp  # skipped
+    segment_volume(tomo, [network], out, overwrite=True, roi="1:3,10:50,", tile=64)
+    seg = np.asarray(Tomogram.open(path).data)
+    assert not seg[0].any() and not seg[4].any() and not seg[1, :10].any() and not seg[1, 50:].any()
+    assert parse_roi("40:80,,", (100, 20, 30)) == (slice(40, 80), slice(0, 20), slice(0, 30))
+    with pytest.raises(AisError, match="empty"):
+        parse_roi("5:5,,", (10, 10, 10))
+
+
+def test_cancelled_segmentation_leaves_no_output(tmp_path, network):
+    tomo = write_mrc(tmp_path / "t.mrc", np.zeros((6, 64, 64), np.float32))
+    progress = Progress(lambda f, m: f > 0.3 and progress.cancel())
+    with pytest.raises(Cancelled):
+        segment_volume(tomo, [network], tmp_path / "out", tile=64, progress=progress)
+    assert list((tmp_path / "out").iterdir()) == []  # no half-written file, not even a temporary one
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc for memory use")
+def test_memory_stays_bounded_on_a_volume_bigger_than_what_it_uses(tmp_path, network):
+    """Segmenting a 160 MB volume grows the program's own (anonymous) memory far less than the
+    volume: slices stream. Mapped file pages are page cache, which the system reclaims at will."""
+    model = network.save(tmp_path / "m.aisnet")
+    big = tmp_path / "big.mrc"
+    import mrcfile
+
+    with mrcfile.new_mmap(big, shape=(160, 512, 512), mrc_mode=2) as mrc:
+        for z in range(160):
+            mrc.data[z] = np.random.default_rng(z).normal(size=(512, 512))
+        mrc.voxel_size = 12.0
+    script = textwrap.dedent(f"""
+        import numpy as np
+        from ais_qt.models.architectures import ArchitectureLibrary
+        from ais_qt.models.network import Network
+        from ais_qt.models.segmentation import segment_volume
+        from ais_qt.models.tomogram import Tomogram
+        lib = ArchitectureLibrary(); net = Network.load({str(model)!r}, lib)
+        net.predict(np.zeros((2, 512, 512, 1), np.float32))  # load and warm up the backend first
+        from ais_qt.models.inference import SlicePredictor
+        SlicePredictor(net, library=lib).predict(Tomogram.open({str(big)!r}).slice(0))
+        from ais_qt.models.progress import Progress
+        def anon():
+            for line in open("/proc/self/status"):
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) // 1024
+        before, peak = anon(), [0]
+        segment_volume({str(big)!r}, [net], {str(tmp_path / 'out')!r}, library=lib,
+                       progress=Progress(lambda f, m: peak.append(anon())))
+        print(max(max(peak), anon()) - before)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    grew_mb = int(result.stdout.strip().splitlines()[-1])
+    print(f"anonymous memory grew {grew_mb} MB at most while segmenting a 160 MB volume")
+    assert grew_mb < 80
