@@ -93,3 +93,35 @@ def test_train_command_reports_bad_input_in_one_line(tmp_path):
     assert result.returncode == 2 and "NAME=VALUE" in result.stderr
     result = run_cli("train", tomo, "--labels", wrong, "--label-value", 1, "--arch", "nope", "--out", tmp_path / "x")
     assert result.returncode == 2 and "unknown architecture 'nope'" in result.stderr
+
+
+def test_segment_command_with_glob_interactions_and_skip(tmp_path):
+    from ais_qt.models.architectures import ArchitectureLibrary
+    from ais_qt.models.interactions import Interaction, InteractionGraph
+    from ais_qt.models.training import TrainSettings, train
+    from tests.test_networks import tiny_set
+
+    library = ArchitectureLibrary()
+    membrane = train(tiny_set(), TrainSettings(architecture="eman2", epochs=1, batch_size=8), library)
+    other = train(tiny_set(), TrainSettings(architecture="eman2", epochs=1, batch_size=8), library)
+    other.info.feature = "Protein"
+    models = [membrane.save(tmp_path / "m.aisnet"), other.save(tmp_path / "p.aisnet")]
+    graph = InteractionGraph()
+    graph.add(Interaction("Protein", "Membrane", "avoid", 0.0, 0.0))  # everything avoids: all zero
+    graph.save(tmp_path / "graph.json")
+    for name in ("a", "b"):
+        write_mrc(tmp_path / f"tomo_{name}.mrc", np.random.default_rng(0).normal(size=(3, 40, 48)).astype(np.float32))
+    args = ["segment", "--model", models[0], "--model", models[1], "--interactions", tmp_path / "graph.json",
+            str(tmp_path / "tomo_*.mrc"), "--out", tmp_path / "out"]
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert "2 of 2 tomograms segmented" in result.stdout
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == ["tomo_a__Membrane.mrc", "tomo_a__Protein.mrc", "tomo_b__Membrane.mrc", "tomo_b__Protein.mrc"]
+    from ais_qt.models.tomogram import Tomogram
+
+    assert not np.asarray(Tomogram.open(tmp_path / "out" / "tomo_a__Protein.mrc").data).any()
+    again = run_cli(*args)
+    assert again.returncode == 0 and "2 of 2" in again.stdout
+    bad = run_cli("segment", "--model", tmp_path / "missing.aisnet", "x.mrc", "--out", tmp_path / "o")
+    assert bad.returncode == 2 and "missing.aisnet: file not found" in bad.stderr

@@ -25,6 +25,7 @@ from ais_qt.models.atomic import atomic_path
 from ais_qt.models.display import DisplaySettings
 from ais_qt.models.errors import AisError
 from ais_qt.models.features import Feature
+from ais_qt.models.interactions import InteractionGraph
 from ais_qt.models.session import OpenTomogram, Session
 
 FORMAT_NAME = "ais-qt-project"
@@ -61,7 +62,7 @@ def snapshot(session: Session, path: str | os.PathLike) -> Snapshot:
            "features": [{"id": f.id, "name": f.name, "colour": f.colour, "opacity": f.opacity,
                          "visible": f.visible} for f in features],
            "active_feature": features.active.id if features.active else None,
-           "tomograms": [], "current": None}
+           "tomograms": [], "current": None, "interactions": session.interactions.to_dict()}
     snap = Snapshot(doc)
     for index, item in enumerate(session.items):
         key = f"t{index}"
@@ -167,6 +168,7 @@ def load_project(source: str | os.PathLike | ProjectData, session: Session, open
     except (KeyError, TypeError, ValueError) as e:
         raise ProjectError(data.path, f"is damaged: bad feature list ({e})") from e
     session.box_size = box_size
+    session.interactions = InteractionGraph.from_dict(doc.get("interactions", {}), data.path)
     for feature in features:
         session.features.insert(feature)
     active = session.features.by_id(doc.get("active_feature") or -1)

@@ -10,6 +10,7 @@ from ais_qt.models.annotation import DEFAULT_BOX_SIZE, Annotation
 from ais_qt.models.display import DisplaySettings
 from ais_qt.models.features import FeatureSet
 from ais_qt.models.history import History
+from ais_qt.models.interactions import InteractionGraph
 from ais_qt.models.network import NetworkSet
 from ais_qt.models.tomogram import Tomogram
 
@@ -56,6 +57,7 @@ class Session:
         self._box_size = DEFAULT_BOX_SIZE
         self.unresolved: list = []  # project tomograms that could not be opened (kept for saving)
         self.networks = NetworkSet()
+        self.interactions = InteractionGraph()  # how the networks correct one another
 
     @property
     def box_size(self) -> int:
@@ -90,6 +92,7 @@ class Session:
         self.features.clear()
         for network in list(self.networks):
             self.networks.remove(network)
+        self.interactions = InteractionGraph()
         self.unresolved = []
         self.box_size = DEFAULT_BOX_SIZE
         self.history.clear()

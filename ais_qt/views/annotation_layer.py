@@ -193,7 +193,7 @@ class AnnotationLayer(QObject):
     def _rebuild(self) -> None:
         for overlay in self.overlays.values():
             self.box.removeItem(overlay)
-            overlay.feature.events.all.disconnect(self._feature_edited)
+            overlay.source.events.all.disconnect(self._feature_edited)
         self.overlays = {}
         if self.item is not None:
             for feature in self.session.features:
@@ -202,6 +202,7 @@ class AnnotationLayer(QObject):
 
     def _add_overlay(self, feature) -> None:
         overlay = MaskOverlay(feature, self.item.annotation.slice_shape)
+        overlay.restyle(feature.colour, feature.opacity, feature.visible)
         self.overlays[feature.id] = overlay
         self.box.addItem(overlay)
         feature.events.all.connect(self._feature_edited)
@@ -239,8 +240,9 @@ class AnnotationLayer(QObject):
 
     def _feature_edited(self, *_):
         for overlay in self.overlays.values():
-            overlay.restyle()
-        self._refresh_boxes()
+            feature = overlay.source
+            overlay.restyle(feature.colour, feature.opacity, feature.visible)
+        self._slice_changed()  # a new colour must be drawn into the buffers
 
     def _active_changed(self, _feature) -> None:
         self.cursor.setVisible(self.cursor.isVisible() and self._usable())

@@ -12,12 +12,14 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMe
 from ais_qt import __version__
 from ais_qt.controllers.project_controller import ProjectController, is_project_path
 from ais_qt.controllers.session_controller import SessionController
+from ais_qt.controllers.live_prediction import LivePrediction
 from ais_qt.controllers.training_controller import TrainingController
 from ais_qt.models.editing import Editor
 from ais_qt.models.project import SUFFIX
 from ais_qt.models.tomogram import VOLUME_SUFFIXES
 from ais_qt.views.annotation_layer import AnnotationLayer
 from ais_qt.views.label_dialog import export_labels, import_labels
+from ais_qt.views.prediction_layer import PredictionLayer
 from ais_qt.views.preferences_dialog import PreferencesDialog
 from ais_qt.views.shortcuts_dialog import ShortcutsDialog
 from ais_qt.views.slice_view import SliceView
@@ -52,6 +54,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.slice_view)
         self.workflow = WorkflowTabs(self.editor, self.training)
         self.annotation_layer = AnnotationLayer(self.slice_view, self.editor)
+        self.live = LivePrediction(controller, lambda: self.training.library, lambda: session.interactions)
+        self.prediction_layer = PredictionLayer(self.slice_view, self.live, session)
         self.tomogram_list = TomogramList(session)
         self.workflow_dock = self._dock("Workflow", self.workflow, Qt.LeftDockWidgetArea)
         self.tomogram_dock = self._dock("Tomograms", self.tomogram_list, Qt.RightDockWidgetArea)
@@ -67,6 +71,7 @@ class MainWindow(QMainWindow):
         self.tomogram_list.problem.connect(self._show_status)
         self.annotation_layer.message.connect(self._show_status)
         self.workflow.models.networks.problem.connect(self.show_error)
+        self.live.failed.connect(self._show_status)
         for source in (controller, self.project):
             source.status.connect(self._show_status)
             source.error.connect(self.show_error)

@@ -12,7 +12,6 @@ from PySide6.QtGui import QColor, QImage, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject
 
 from ais_qt.models.annotation import Annotation, Box
-from ais_qt.models.features import Feature
 from ais_qt.models.painting import Rect
 
 
@@ -22,18 +21,17 @@ def argb(colour: str) -> np.uint32:
 
 
 class MaskOverlay(QGraphicsObject):
-    """One feature's mask on the current slice, in its colour, at the feature's opacity."""
+    """A boolean mask on the current slice in one colour: a feature's annotation or a network's
+    thresholded prediction. ``source`` is the Feature or Network it shows."""
 
-    def __init__(self, feature: Feature, slice_shape: tuple[int, int]):
+    def __init__(self, source, slice_shape: tuple[int, int], z_value: float = 10):
         super().__init__()
-        self.feature = feature
+        self.source = source
         ny, nx = slice_shape
         self.buffer = np.zeros((ny, nx), np.uint32)
         self.image = QImage(self.buffer.data, nx, ny, nx * 4, QImage.Format_ARGB32_Premultiplied)
-        self.colour = argb(feature.colour)
-        self.setOpacity(feature.opacity)
-        self.setVisible(feature.visible)
-        self.setZValue(10)
+        self.colour = np.uint32(0)
+        self.setZValue(z_value)
 
     def boundingRect(self) -> QRectF:
         return QRectF(0, 0, self.image.width(), self.image.height())
@@ -57,10 +55,11 @@ class MaskOverlay(QGraphicsObject):
             self.buffer[y0:y1, x0:x1] = np.where(mask[y0:y1, x0:x1], self.colour, np.uint32(0))
         self.update(QRectF(x0, y0, x1 - x0, y1 - y0))
 
-    def restyle(self) -> None:
-        self.colour = argb(self.feature.colour)
-        self.setOpacity(self.feature.opacity)
-        self.setVisible(self.feature.visible)
+    def restyle(self, colour: str, opacity: float, visible: bool) -> None:
+        """New colour, opacity or visibility; call show_mask afterwards when the colour changed."""
+        self.colour = argb(colour)
+        self.setOpacity(opacity)
+        self.setVisible(visible)
 
 
 class BoxesItem(QGraphicsObject):

@@ -1,0 +1,41 @@
+"""The live overlay: predictions of the slice on screen, following slice changes, never stale."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from ais_qt.models.architectures import ArchitectureLibrary
+from ais_qt.models.inference import SlicePredictor
+from ais_qt.models.training import TrainSettings, train
+from tests.conftest import write_mrc
+from tests.test_networks import tiny_set
+
+
+def test_overlay_follows_the_slice_and_the_threshold(qtbot, window, tmp_path):
+    volume = np.random.default_rng(0).normal(size=(6, 96, 96)).astype(np.float32)
+    volume[:, 20:40, 10:50] += 4
+    (item,) = window.controller.open_paths([write_mrc(tmp_path / "t.mrc", volume, voxel_size=12.0)])
+    network = train(tiny_set(), TrainSettings(architecture="unet_light", epochs=2, batch_size=8), ArchitectureLibrary())
+    network.set(threshold=0.3)
+    window.controller.session.networks.add(network)
+    layer = window.prediction_layer
+    qtbot.waitUntil(lambda: layer.shown == (id(item.tomogram), item.z), timeout=30000)
+    overlay = layer.overlays["Membrane"]
+
+    def expected(z):
+        probabilities = SlicePredictor(network, library=window.training.library).predict(volume[z])
+        return np.round(probabilities * 255) / 255 >= network.info.threshold
+
+    np.testing.assert_array_equal(overlay.buffer != 0, expected(item.z))
+    window.slice_view.graphics.setFocus()
+    for _ in range(2):  # two quick slice changes: only the final slice must be drawn
+        qtbot.keyClick(window.slice_view.graphics, Qt.Key_Up)
+    qtbot.waitUntil(lambda: layer.shown == (id(item.tomogram), item.z), timeout=30000)
+    assert item.z == 5
+    np.testing.assert_array_equal(overlay.buffer != 0, expected(5))
+    window.workflow.models.networks.threshold.setValue(90)
+    qtbot.waitUntil(lambda: (overlay.buffer != 0).sum() == expected(5).sum() if network.info.threshold == 0.9 else False,
+                    timeout=10000)
+    window.workflow.models.networks.tree.topLevelItem(0).setCheckState(0, Qt.Unchecked)
+    qtbot.waitUntil(lambda: "Membrane" not in layer.overlays, timeout=10000)
