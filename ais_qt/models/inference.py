@@ -58,6 +58,7 @@ class SlicePredictor:
         else:
             multiple, fully_convolutional = 2 ** int(info.params.get("depth", 1)), True
         size = tile if fully_convolutional else info.tile_size
+        self.fully_convolutional = fully_convolutional
         self.tile = max(multiple, size // multiple * multiple)
         self.margin = min(margin, self.tile // 4)
         self.ramp = max(1, min(ramp, self.tile // 8))
@@ -88,33 +89,58 @@ class SlicePredictor:
             result = ndimage.zoom(result, (shape[0] / result.shape[0], shape[1] / result.shape[1]), order=1)
         return np.clip(result, 0, 1).astype(np.float32)
 
+    def _layout(self, length: int) -> tuple[int, int, int]:
+        """(tile, step, padded length) along one axis: the fewest tiles of at most ``self.tile``
+        pixels, each shrunk to just cover the axis (fully convolutional networks only)."""
+        m, r, mult = self.margin, self.ramp, self.multiple
+        overlap = 2 * m + r
+        if not self.fully_convolutional:
+            t = self.tile
+            count = 1 if length <= t else math.ceil((length - t) / (t - overlap)) + 1
+        else:
+            count = 1 if length <= self.tile else math.ceil((length - self.tile) / (self.tile - overlap)) + 1
+            t = max(mult, math.ceil((length + (count - 1) * overlap) / count / mult) * mult)
+        step = t - overlap
+        return t, step, t + (count - 1) * step
+
     def _tiled(self, image: np.ndarray) -> np.ndarray:
-        t, m, r = self.tile, self.margin, self.ramp
+        m, r = self.margin, self.ramp
         ny, nx = image.shape
-        pad = m + r  # the image starts where the first tile's weight is full
-        step = t - 2 * m - r
-        # Reflect-pad (edges get real-looking context), then to a whole number of steps and the
-        # network's size multiple, so every tile is full-size and aligned with its pooling grid.
-        sizes = []
-        for n in (ny, nx):
-            covered = max(t, pad + n + pad)
-            count = math.ceil((covered - t) / step)
-            sizes.append(t + count * step)
-        py, px = sizes
+        # Tiles on the outer border keep full weight on their outer side (there is no neighbour to
+        # blend with), so the border needs only a little reflected context, not a whole margin.
+        pad = r
+        (ty, sy, py), (tx, sx, px) = self._layout(ny + 2 * pad), self._layout(nx + 2 * pad)
         mode = "reflect" if min(ny, nx) > pad else "symmetric"
         padded = np.pad(image, ((pad, py - ny - pad), (pad, px - nx - pad)), mode=mode)
-        weight = np.outer(_window(t, m, r), _window(t, m, r))
+        y_starts, x_starts = _starts(py, ty, sy), _starts(px, tx, sx)
+        wy = [_edge_window(ty, m, r, i, len(y_starts)) for i in range(len(y_starts))]
+        wx = [_edge_window(tx, m, r, i, len(x_starts)) for i in range(len(x_starts))]
         total = np.zeros(padded.shape, np.float32)
         norm = np.zeros(padded.shape, np.float32)
-        corners = [(y, x) for y in _starts(py, t, step) for x in _starts(px, t, step)]
-        for i in range(0, len(corners), self.batch_size):
-            chunk = corners[i:i + self.batch_size]
-            tiles = np.stack([padded[y:y + t, x:x + t] for y, x in chunk])[..., None]
+        corners = [(i, j) for i in range(len(y_starts)) for j in range(len(x_starts))]
+        for k in range(0, len(corners), self.batch_size):
+            chunk = corners[k:k + self.batch_size]
+            tiles = np.stack([padded[y_starts[i]:y_starts[i] + ty, x_starts[j]:x_starts[j] + tx]
+                              for i, j in chunk])[..., None]
             out = self.network.predict(tiles, batch_size=self.batch_size)[..., 0]
-            for (y, x), p in zip(chunk, out):
-                total[y:y + t, x:x + t] += p * weight
-                norm[y:y + t, x:x + t] += weight
+            for (i, j), p in zip(chunk, out):
+                weight = np.outer(wy[i], wx[j])
+                y, x = y_starts[i], x_starts[j]
+                total[y:y + ty, x:x + tx] += p * weight
+                norm[y:y + ty, x:x + tx] += weight
         return (total / np.maximum(norm, 1e-6))[pad:pad + ny, pad:pad + nx]
+
+
+def _edge_window(n: int, margin: int, ramp: int, index: int, count: int) -> np.ndarray:
+    """A tile's weights along one axis; the first and last tiles keep full weight on their outer side."""
+    if count == 1:
+        return np.ones(n, np.float32)
+    w = _window(n, margin, ramp)
+    if index == 0:
+        w[: n // 2] = 1
+    if index == count - 1:
+        w[n // 2:] = 1
+    return w
 
 
 def slice_statistics(network, tomogram) -> tuple[float, float] | None:

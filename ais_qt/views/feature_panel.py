@@ -123,14 +123,21 @@ class FeaturePanel(QWidget):
         self._watched = list(self.features)
         for feature in self._watched:
             feature.events.all.connect(self._rebuild)
+        # Rows are updated in place, never cleared: this often runs inside the list's own
+        # itemChanged/currentRowChanged signal, and deleting the row Qt is handling crashes.
         self.list.blockSignals(True)
-        self.list.clear()
-        for n, feature in enumerate(self.features, start=1):
-            row = QListWidgetItem(swatch(feature.colour), feature.name)
+        while self.list.count() > len(self.features):
+            self.list.takeItem(self.list.count() - 1)
+        while self.list.count() < len(self.features):
+            row = QListWidgetItem()
             row.setFlags(row.flags() | Qt.ItemIsEditable | Qt.ItemIsUserCheckable)
+            self.list.addItem(row)
+        for n, feature in enumerate(self.features, start=1):
+            row = self.list.item(n - 1)
+            row.setIcon(swatch(feature.colour))
+            row.setText(feature.name)
             row.setCheckState(Qt.Checked if feature.visible else Qt.Unchecked)
             row.setToolTip(f"Key {n}" if n <= 9 else "")
-            self.list.addItem(row)
         active = self.features.active
         self.list.setCurrentRow(self.features.features.index(active) if active else -1)
         self.list.blockSignals(False)

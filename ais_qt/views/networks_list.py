@@ -72,19 +72,27 @@ class NetworksList(QGroupBox):
             network.changed.disconnect(self._rebuild)
         self._watched = list(self.networks)
         current = self.selected()
+        # Rows are updated in place, never cleared: this runs inside the tree's itemChanged
+        # signal (ticking visibility), and deleting the row Qt is handling crashes.
         self.tree.blockSignals(True)
-        self.tree.clear()
-        for network in self.networks:
+        networks = list(self.networks)
+        while self.tree.topLevelItemCount() > len(networks):
+            self.tree.takeTopLevelItem(self.tree.topLevelItemCount() - 1)
+        while self.tree.topLevelItemCount() < len(networks):
+            row = QTreeWidgetItem()
+            row.setFlags(row.flags() | Qt.ItemIsUserCheckable)
+            self.tree.addTopLevelItem(row)
+        for i, network in enumerate(networks):
             network.changed.connect(self._rebuild)
             info = network.info
-            row = QTreeWidgetItem([info.feature, info.architecture_title, status(network)])
+            row = self.tree.topLevelItem(i)
+            for column, text in enumerate((info.feature, info.architecture_title, status(network))):
+                row.setText(column, text)
             row.setIcon(0, swatch(info.colour))
             row.setData(0, Qt.UserRole, network)
-            row.setFlags(row.flags() | Qt.ItemIsUserCheckable)
             row.setCheckState(0, Qt.Checked if info.visible else Qt.Unchecked)
             row.setToolTip(0, str(network.path) if network.path else "not saved yet")
-            self.tree.addTopLevelItem(row)
-            if network is current or current is None:
+            if network is current or current not in networks:
                 self.tree.setCurrentItem(row)
         self.tree.blockSignals(False)
         self._refresh_controls()
