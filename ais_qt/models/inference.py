@@ -37,6 +37,8 @@ def _window(n: int, margin: int, ramp: int) -> np.ndarray:
 
 def _starts(length: int, tile: int, step: int) -> list[int]:
     """Tile origins from 0 in ``step``s; the last tile ends exactly at ``length``."""
+    if length <= tile:
+        return [0]  # one tile (its step may be meaningless, even negative)
     starts = list(range(0, max(length - tile, 0) + 1, step))
     if starts[-1] + tile < length:
         starts.append(length - tile)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMe
 from ais_qt import __version__
 from ais_qt.controllers.project_controller import ProjectController, is_project_path
 from ais_qt.controllers.session_controller import SessionController
+from ais_qt.controllers.batch_controller import BatchQueue
 from ais_qt.controllers.live_prediction import LivePrediction
 from ais_qt.controllers.training_controller import TrainingController
 from ais_qt.models.editing import Editor
@@ -45,6 +46,7 @@ class MainWindow(QMainWindow):
         self.editor = Editor(session)
         self.project = ProjectController(controller, autosave_seconds)
         self.training = TrainingController(controller)
+        self.queue = BatchQueue(controller, lambda: self.training.library)
         self.setWindowTitle("Ais-Qt")
         self.setAcceptDrops(True)
         self.resize(1400, 900)
@@ -52,7 +54,7 @@ class MainWindow(QMainWindow):
 
         self.slice_view = SliceView(session)
         self.setCentralWidget(self.slice_view)
-        self.workflow = WorkflowTabs(self.editor, self.training)
+        self.workflow = WorkflowTabs(self.editor, self.training, self.queue)
         self.annotation_layer = AnnotationLayer(self.slice_view, self.editor)
         self.live = LivePrediction(controller, lambda: self.training.library, lambda: session.interactions)
         self.prediction_layer = PredictionLayer(self.slice_view, self.live, session)

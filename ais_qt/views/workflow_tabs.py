@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from ais_qt.models.editing import Editor
 from ais_qt.views.display_panel import DisplayPanel
+from ais_qt.views.export_tab import ExportTab
 from ais_qt.views.feature_panel import FeaturePanel
 from ais_qt.views.models_tab import ModelsTab
 
@@ -19,8 +20,6 @@ NAVIGATION_HELP = ("<b>Keys</b> (F1 lists all)<br>Wheel, Up/Down, W/S: slice · 
                    "L: lasso · B: box · Delete: remove box · 1-9, Tab: feature · Ctrl+Z: undo")
 
 PLANNED = {
-    "Export": "Apply trained networks to whole tomograms in a background queue and save the "
-              "segmentations as .mrc volumes.",
     "Pick": "Turn a segmentation into particle coordinates for subtomogram averaging "
             "(.star, .tsv, .tbl, copick).",
     "Render": "Show segmented features as 3D surfaces with particle markers and export meshes (.obj).",
@@ -39,7 +38,7 @@ def planned_panel(title: str, text: str) -> QWidget:
 
 
 class WorkflowTabs(QTabWidget):
-    def __init__(self, editor: Editor, training, parent=None):
+    def __init__(self, editor: Editor, training, queue, parent=None):
         super().__init__(parent)
         annotate = QWidget()
         self.feature_panel = FeaturePanel(editor)
@@ -54,5 +53,7 @@ class WorkflowTabs(QTabWidget):
         self.addTab(annotate, "Annotate")
         self.models = ModelsTab(training)
         self.addTab(self.models, "Models")
+        self.export = ExportTab(editor.session, queue)
+        self.addTab(self.export, "Export")
         for title, text in PLANNED.items():
             self.addTab(planned_panel(title, text), title)

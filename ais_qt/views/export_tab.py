@@ -1,0 +1,133 @@
+"""The Export tab: choose tomograms and networks, segment them all in the background."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                               QListWidget, QListWidgetItem, QPlainTextEdit, QProgressBar, QPushButton,
+                               QVBoxLayout, QWidget)
+
+from ais_qt.models.tomogram import VOLUME_SUFFIXES
+
+
+def _checkable(text: str, data, checked: bool = True) -> QListWidgetItem:
+    item = QListWidgetItem(text)
+    item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
+    item.setCheckState(Qt.Checked if checked else Qt.Unchecked)
+    item.setData(Qt.UserRole, data)
+    return item
+
+
+def _ticked(widget: QListWidget) -> list:
+    return [widget.item(i).data(Qt.UserRole) for i in range(widget.count())
+            if widget.item(i).checkState() == Qt.Checked]
+
+
+class ExportTab(QWidget):
+    def __init__(self, session, queue, parent=None):
+        super().__init__(parent)
+        self.session, self.queue = session, queue
+        self.tomograms = QListWidget()
+        self.add_button = QPushButton("Add files…")
+        self.networks = QListWidget()
+        self.networks.setMaximumHeight(90)
+        self.folder = QLineEdit(str(Path.home() / "segmented"))
+        browse = QPushButton("Browse…")
+        self.overwrite = QCheckBox("Overwrite existing outputs")
+        self.interactions = QCheckBox("Apply the interaction graph")
+        self.interactions.setChecked(True)
+        self.start_button = QPushButton("Segment")
+        self.cancel_button = QPushButton("Cancel")
+        self.overall = QProgressBar()
+        self.job = QProgressBar()
+        for bar in (self.overall, self.job):
+            bar.setRange(0, 1000)
+        self.overall_label = QLabel()
+        self.job_label = QLabel()
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMinimumHeight(100)
+
+        what = QGroupBox("Segment")
+        form = QFormLayout(what)
+        form.addRow("Tomograms", self.tomograms)
+        form.addRow("", self.add_button)
+        form.addRow("Networks", self.networks)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(browse)
+        form.addRow("Output folder", folder_row)
+        form.addRow(self.overwrite)
+        form.addRow(self.interactions)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.cancel_button)
+        form.addRow(buttons)
+        progress = QGroupBox("Progress")
+        pform = QFormLayout(progress)
+        pform.addRow("All", self.overall)
+        pform.addRow(self.overall_label)
+        pform.addRow("This one", self.job)
+        pform.addRow(self.job_label)
+        pform.addRow(self.log)
+        layout = QVBoxLayout(self)
+        layout.addWidget(what)
+        layout.addWidget(progress, 1)
+
+        self.add_button.clicked.connect(lambda: self.add_files())
+        browse.clicked.connect(self._browse)
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(queue.cancel)
+        queue.job_progress.connect(lambda f, m: (self.job.setValue(int(f * 1000)), self.job_label.setText(m)))
+        queue.overall_progress.connect(lambda f, m: (self.overall.setValue(int(f * 1000)),
+                                                     self.overall_label.setText(m)))
+        queue.log.connect(self.log.appendPlainText)
+        queue.running_changed.connect(self._running)
+        session.added.connect(self._tomogram_opened)
+        session.networks.added.connect(self._fill_networks)
+        session.networks.removed.connect(self._fill_networks)
+        for item in session.items:
+            self._tomogram_opened(item)
+        self._fill_networks()
+        self._running(False)
+
+    def _tomogram_opened(self, item) -> None:
+        path = item.tomogram.path
+        if path is not None and str(path) not in self._paths():
+            self.tomograms.addItem(_checkable(path.name, str(path)))
+
+    def _paths(self) -> list[str]:
+        return [self.tomograms.item(i).data(Qt.UserRole) for i in range(self.tomograms.count())]
+
+    def add_files(self, paths: list[str] | None = None) -> None:
+        if paths is None:
+            patterns = " ".join(f"*{s}" for s in VOLUME_SUFFIXES)
+            paths, _ = QFileDialog.getOpenFileNames(self, "Tomograms to segment", "", f"Tomograms ({patterns})")
+        for path in paths:
+            if str(path) not in self._paths():
+                self.tomograms.addItem(_checkable(Path(path).name, str(path)))
+
+    def _fill_networks(self, *_):
+        self.networks.clear()
+        for network in self.session.networks:
+            if network.trained:
+                self.networks.addItem(_checkable(network.info.feature, network))
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Output folder", self.folder.text())
+        if folder:
+            self.folder.setText(folder)
+
+    def start(self) -> None:
+        tomograms, networks = _ticked(self.tomograms), _ticked(self.networks)
+        if not tomograms or not networks:
+            self.log.appendPlainText("Tick at least one tomogram and one trained network.")
+            return
+        graph = self.session.interactions if self.interactions.isChecked() else None
+        self.queue.start(tomograms, networks, self.folder.text().strip(), graph, self.overwrite.isChecked())
+
+    def _running(self, running: bool) -> None:
+        self.start_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)

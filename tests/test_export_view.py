@@ -1,0 +1,35 @@
+"""The Export tab: a background queue that segments several tomograms, goes on after an error."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from ais_qt.models.architectures import ArchitectureLibrary
+from ais_qt.models.tomogram import Tomogram
+from ais_qt.models.training import TrainSettings, train
+from tests.conftest import write_mrc
+from tests.test_networks import tiny_set
+
+
+def test_queue_segments_logs_and_survives_a_bad_file(qtbot, window, tmp_path):
+    network = train(tiny_set(), TrainSettings(architecture="eman2", epochs=1, batch_size=8), ArchitectureLibrary())
+    window.controller.session.networks.add(network)
+    good = [write_mrc(tmp_path / f"t{i}.mrc", np.random.default_rng(i).normal(size=(4, 48, 64)).astype(np.float32))
+            for i in range(2)]
+    window.controller.open_paths([good[0]])
+    bad = tmp_path / "broken.mrc"
+    bad.write_bytes(b"\0" * 200)
+    tab = window.workflow.export
+    tab.add_files([str(bad), str(good[1])])
+    assert tab.tomograms.count() == 3 and tab.networks.count() == 1
+    tab.folder.setText(str(tmp_path / "out"))
+    qtbot.mouseClick(tab.start_button, Qt.LeftButton)
+    assert tab.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: not window.queue.running, timeout=60000)
+    log = tab.log.toPlainText()
+    assert "FAILED" in log and "broken.mrc" in log and "2 of 3 tomograms segmented, 1 failed" in log
+    for path in good:
+        seg = Tomogram.open(tmp_path / "out" / f"{path.stem}__Membrane.mrc")
+        assert seg.shape == (4, 48, 64) and seg.dtype == np.uint8
+    assert tab.overall.value() == 1000 and tab.start_button.isEnabled()
