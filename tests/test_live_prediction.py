@@ -39,3 +39,35 @@ def test_overlay_follows_the_slice_and_the_threshold(qtbot, window, tmp_path):
                     timeout=10000)
     window.workflow.models.networks.tree.topLevelItem(0).setCheckState(0, Qt.Unchecked)
     qtbot.waitUntil(lambda: "Membrane" not in layer.overlays, timeout=10000)
+
+
+def test_interactions_load_from_json_and_change_the_overlay(qtbot, window, tmp_path):
+    from ais_qt.models.interactions import Interaction, InteractionGraph
+
+    volume = np.random.default_rng(0).normal(size=(4, 64, 64)).astype(np.float32)
+    (item,) = window.controller.open_paths([write_mrc(tmp_path / "t.mrc", volume, voxel_size=12.0)])
+    from ais_qt.models.backend import keras
+    from ais_qt.models.network import Network, new_info
+
+    def constant_network(feature):  # predicts 0.88 everywhere, so the rule's effect is plain
+        k = keras()
+        inputs = k.Input((None, None, 1))
+        out = k.layers.Conv2D(1, 1, kernel_initializer="zeros", bias_initializer=k.initializers.Constant(2.0),
+                              activation="sigmoid")(inputs)
+        network = Network(new_info(feature, "#56b4e9", ArchitectureLibrary().get("eman2"), {}, 32), k.Model(inputs, out))
+        network.info.history = {"loss": [0.1]}
+        return network
+
+    for name in ("Membrane", "Protein"):
+        window.controller.session.networks.add(constant_network(name))
+    layer = window.prediction_layer
+    qtbot.waitUntil(lambda: "Protein" in layer.overlays and layer.overlays["Protein"].buffer.any(), timeout=30000)
+    graph = InteractionGraph()
+    graph.add(Interaction("Protein", "Membrane", "avoid", 0.0, 0.0))  # Membrane is everywhere: Protein vanishes
+    graph.save(tmp_path / "g.json")
+    networks = window.workflow.models.networks
+    networks.load_interactions(str(tmp_path / "g.json"))
+    assert "Protein avoids Membrane" in networks.graph_label.text()
+    qtbot.waitUntil(lambda: not layer.overlays["Protein"].buffer.any(), timeout=30000)
+    networks.save_interactions(str(tmp_path / "copy.json"))
+    assert InteractionGraph.load(tmp_path / "copy.json") == graph
