@@ -17,7 +17,6 @@ from ais_qt.models.editing import Editor
 from ais_qt.models.label_volumes import read_label_slices
 from ais_qt.models.progress import Progress
 from ais_qt.models.session import Session
-from ais_qt.models.tomogram import Tomogram
 from ais_qt.models.training import TrainSettings, train
 from ais_qt.models.training_set import TrainingSetOptions, build_training_set
 
