@@ -131,6 +131,11 @@ def train(training_set: TrainingSet, settings: TrainSettings, library, progress:
     else:
         _train_supervised(model, train_part, val_part, settings, monitor)
     monitor.finish()
+    # Hand out a fresh copy with the trained weights: TensorFlow crashed tracing predictions on the
+    # model object whose fit() had been stopped mid-epoch; a clone carries no training state.
+    trained = keras().models.clone_model(model)
+    trained.set_weights(model.get_weights())
+    model = trained
     meta = training_set.metadata
     info = new_info(meta["feature"], meta.get("colour", "#e69f00"), arch, settings.params, s,
                     voxel_size=meta.get("voxel_size"), normalisation=meta.get("normalisation", "tile"))
