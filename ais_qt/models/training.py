@@ -133,7 +133,7 @@ def train(training_set: TrainingSet, settings: TrainSettings, library, progress:
     monitor.finish()
     # Hand out a fresh copy with the trained weights: TensorFlow crashed tracing predictions on the
     # model object whose fit() had been stopped mid-epoch; a clone carries no training state.
-    trained = keras().models.clone_model(model)
+    trained = arch.create(s, settings.params)  # from the architecture: no compile or fit state at all
     trained.set_weights(model.get_weights())
     model = trained
     meta = training_set.metadata
