@@ -30,7 +30,6 @@ class LivePrediction(QObject):
         self.cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self.cache_slices = cache_slices
         self.running = False
-        self.pending = False
         self.enabled = True
         self.item = None
         self.timer = QTimer(self)  # coalesce bursts (e.g. PageDown held) into one request
@@ -82,8 +81,7 @@ class LivePrediction(QObject):
             self._show(item, z, networks)
             return
         if self.running:
-            self.pending = True
-            return
+            return  # _done requests again for whatever slice is on screen then
         self.running = True
         tomogram, library = item.tomogram, self.library_source()
         image = tomogram.slice(z)
@@ -108,7 +106,6 @@ class LivePrediction(QObject):
 
     def _done(self) -> None:
         self.running = False
-        self.pending = False
         self.request()  # the slice on screen now: shown from cache, or predicted next
 
     def _show(self, item, z, networks) -> None:
