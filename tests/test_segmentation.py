@@ -110,6 +110,41 @@ def test_radius_conversion_and_graph_order(tmp_path):
         Interaction("a", "a")
 
 
+def test_graph_editing_is_undoable_and_loading_keeps_the_same_graph(tmp_path):
+    from ais_qt.models.editing import Editor
+    from ais_qt.models.project import load_project, save_project
+    from ais_qt.models.session import Session
+
+    session = Session()
+    graph, editor, events = session.interactions, Editor(session), []
+    graph.changed.connect(lambda: events.append(1))
+    editor.edit_interactions("link", lambda g: g.add(Interaction("Protein", "Membrane")))
+    editor.edit_interactions("link", lambda g: g.add(Interaction("Ribosome", "Membrane", "avoid")))
+    editor.edit_interactions("t", lambda g: g.update("Protein", "Membrane", threshold=0.3), merge_key="t")
+    editor.edit_interactions("t", lambda g: g.update("Protein", "Membrane", threshold=0.2), merge_key="t")
+    editor.edit_interactions("order", lambda g: g.move("Ribosome", "Membrane", -1))
+    assert [(e.child, e.threshold) for e in graph.edges] == [("Ribosome", 0.5), ("Protein", 0.2)]
+    assert events and session.history.dirty
+    editor.undo()  # the order
+    editor.undo()  # both threshold steps at once
+    assert [(e.child, e.threshold) for e in graph.edges] == [("Protein", 0.5), ("Ribosome", 0.5)]
+    editor.redo()
+    with pytest.raises(AisError, match="kind"):
+        graph.update("Protein", "Membrane", kind="attract")
+    graph.add(Interaction("Membrane", "Protein"))  # the same pair the other way round replaces it
+    assert [(e.child, e.parent) for e in graph.edges] == [("Ribosome", "Membrane"), ("Membrane", "Protein")]
+    assert graph.nodes() == ["Membrane", "Ribosome", "Protein"]
+    with pytest.raises(AisError):
+        graph.restore({"edges": [{"child": "x", "parent": "x"}]})
+    assert len(graph.edges) == 2  # a bad graph changes nothing
+    saved = graph.to_dict()
+    save_project(session, tmp_path / "p.aisqt")
+    session.clear()
+    assert session.interactions is graph and not graph.edges
+    load_project(tmp_path / "p.aisqt", session, Tomogram.open)
+    assert session.interactions is graph and graph.to_dict() == saved
+
+
 # ------------------------------------------------------------------ volumes
 def test_segment_volume_outputs_skip_overwrite_roi(tmp_path, network):
     volume = np.random.default_rng(2).normal(size=(5, 80, 90)).astype(np.float32)

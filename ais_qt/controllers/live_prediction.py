@@ -14,19 +14,17 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ais_qt.models.inference import SlicePredictor, slice_statistics
-from ais_qt.models.interactions import InteractionGraph
 
 
 class LivePrediction(QObject):
     ready = Signal(object, int, dict)  # OpenTomogram, z, {feature name: probabilities float32}
     failed = Signal(str)
 
-    def __init__(self, sessions, library_source, graph_source, cache_slices: int = 48):
+    def __init__(self, sessions, library_source, cache_slices: int = 48):
         super().__init__()
         self.sessions = sessions
         self.session = sessions.session
         self.library_source = library_source  # callable -> ArchitectureLibrary
-        self.graph_source = graph_source  # callable -> InteractionGraph
         self.cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self.cache_slices = cache_slices
         self.running = False
@@ -39,6 +37,7 @@ class LivePrediction(QObject):
         self.session.current_changed.connect(self._attach)
         self.session.networks.added.connect(self._networks_changed)
         self.session.networks.removed.connect(self._networks_changed)
+        self.session.interactions.changed.connect(self.schedule)  # cached slices, new rules
         self._watched = []
         self._attach(self.session.current)
         self._networks_changed()
@@ -114,9 +113,8 @@ class LivePrediction(QObject):
             key = self._key(item, z, network)
             self.cache.move_to_end(key)
             predictions[network.info.feature] = self.cache[key].astype(np.float32) / 255
-        graph: InteractionGraph = self.graph_source()
         try:
-            predictions = graph.apply(predictions, item.tomogram.voxel_size)
+            predictions = self.session.interactions.apply(predictions, item.tomogram.voxel_size)
         except Exception as e:  # e.g. radius in nm without a voxel size: show raw, say why
             self.failed.emit(str(e))
         self.ready.emit(item, z, predictions)

@@ -210,6 +210,16 @@ class Editor:
                                   lambda: [setattr(feature, k, v) for k, v in changes.items()],
                                   merge_key=(id(feature), tuple(sorted(changes)))))
 
+    def edit_interactions(self, text: str, change, merge_key=None) -> None:
+        """Apply ``change(graph)`` to the session's interaction graph as one undoable step."""
+        graph = self.session.interactions
+        before = graph.to_dict()
+        change(graph)
+        after = graph.to_dict()
+        if after != before:
+            self.history.push(Command(text, lambda: graph.restore(before), lambda: graph.restore(after),
+                                      merge_key=None if merge_key is None else ("interactions", merge_key)))
+
     # ------------------------------------------------------------ undo / redo
     def undo(self) -> Command | None:
         self._end_pending()

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from psygnal import Signal
 from scipy import ndimage
 
 from ais_qt.models.atomic import atomic_path
@@ -83,6 +84,9 @@ class InteractionGraph:
     roles: dict[str, dict] = field(default_factory=dict)  # name -> {"emit": bool, "absorb": bool}
     edges: list[Interaction] = field(default_factory=list)
 
+    # The session keeps one graph for its lifetime (views hold it); loading replaces its content.
+    changed = Signal()
+
     def emitters(self) -> list[str]:
         return [n for n, r in self.roles.items() if r.get("emit")]
 
@@ -100,19 +104,62 @@ class InteractionGraph:
         return out
 
     # ------------------------------------------------------------- editing
+    def nodes(self) -> list[str]:
+        """Every network name the graph mentions, in first-mention order."""
+        names = list(self.roles)
+        for edge in self.edges:
+            names += [n for n in (edge.parent, edge.child) if n not in names]
+        return names
+
+    def find(self, child: str, parent: str) -> Interaction | None:
+        return next((e for e in self.edges if (e.child, e.parent) == (child, parent)), None)
+
     def set_role(self, name: str, emit: bool | None = None, absorb: bool | None = None) -> None:
         role = self.roles.setdefault(name, {"emit": False, "absorb": False})
         if emit is not None:
             role["emit"] = bool(emit)
         if absorb is not None:
             role["absorb"] = bool(absorb)
+        self.changed.emit()
 
     def add(self, edge: Interaction) -> None:
-        self.edges = [e for e in self.edges if (e.child, e.parent) != (edge.child, edge.parent)] + [edge]
+        """Add an interaction last; one between the same two networks (either way round) is replaced."""
+        pair = {edge.child, edge.parent}
+        self.edges = [e for e in self.edges if {e.child, e.parent} != pair] + [edge]
+        self.changed.emit()
+
+    def update(self, child: str, parent: str, **changes) -> None:
+        edge = self.find(child, parent)
+        if edge is None:
+            raise KeyError(f"no interaction of {child} with {parent}")
+        merged = Interaction(**{**asdict(edge), **changes})  # validated like a new one
+        self.edges[self.edges.index(edge)] = merged
+        self.changed.emit()
+
+    def remove(self, child: str, parent: str) -> None:
+        self.edges = [e for e in self.edges if (e.child, e.parent) != (child, parent)]
+        self.changed.emit()
+
+    def move(self, child: str, parent: str, steps: int) -> None:
+        """Apply an interaction earlier (steps < 0) or later in the order."""
+        edge = self.find(child, parent)
+        if edge is None:
+            return
+        index = self.edges.index(edge)
+        target = min(max(index + steps, 0), len(self.edges) - 1)
+        self.edges.insert(target, self.edges.pop(index))
+        self.changed.emit()
 
     def remove_network(self, name: str) -> None:
         self.roles.pop(name, None)
         self.edges = [e for e in self.edges if name not in (e.child, e.parent)]
+        self.changed.emit()
+
+    def restore(self, data: dict, source=None) -> None:
+        """Replace the whole graph with a saved one (validated first: a bad file changes nothing)."""
+        loaded = InteractionGraph.from_dict(data, source)
+        self.roles, self.edges = loaded.roles, loaded.edges
+        self.changed.emit()
 
     # ---------------------------------------------------------------- JSON
     def to_dict(self) -> dict:

@@ -25,7 +25,6 @@ from ais_qt.models.atomic import atomic_path
 from ais_qt.models.display import DisplaySettings
 from ais_qt.models.errors import AisError
 from ais_qt.models.features import Feature
-from ais_qt.models.interactions import InteractionGraph
 from ais_qt.models.session import OpenTomogram, Session
 
 FORMAT_NAME = "ais-qt-project"
@@ -168,7 +167,7 @@ def load_project(source: str | os.PathLike | ProjectData, session: Session, open
     except (KeyError, TypeError, ValueError) as e:
         raise ProjectError(data.path, f"is damaged: bad feature list ({e})") from e
     session.box_size = box_size
-    session.interactions = InteractionGraph.from_dict(doc.get("interactions", {}), data.path)
+    session.interactions.restore(doc.get("interactions", {}), data.path)
     for feature in features:
         session.features.insert(feature)
     active = session.features.by_id(doc.get("active_feature") or -1)

@@ -92,7 +92,7 @@ class Session:
         self.features.clear()
         for network in list(self.networks):
             self.networks.remove(network)
-        self.interactions = InteractionGraph()
+        self.interactions.restore({})
         self.unresolved = []
         self.box_size = DEFAULT_BOX_SIZE
         self.history.clear()

@@ -56,7 +56,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.slice_view)
         self.workflow = WorkflowTabs(self.editor, self.training, self.queue)
         self.annotation_layer = AnnotationLayer(self.slice_view, self.editor)
-        self.live = LivePrediction(controller, lambda: self.training.library, lambda: session.interactions)
+        self.live = LivePrediction(controller, lambda: self.training.library)
         self.prediction_layer = PredictionLayer(self.slice_view, self.live, session)
         self.tomogram_list = TomogramList(session)
         self.workflow_dock = self._dock("Workflow", self.workflow, Qt.LeftDockWidgetArea)
@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self.tomogram_list.problem.connect(self._show_status)
         self.annotation_layer.message.connect(self._show_status)
         self.workflow.models.networks.problem.connect(self.show_error)
+        self.workflow.models.interactions.problem.connect(self.show_error)
         self.live.failed.connect(self._show_status)
         for source in (controller, self.project):
             source.status.connect(self._show_status)

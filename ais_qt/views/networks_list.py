@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPus
                                QTreeWidgetItem, QVBoxLayout)
 
 from ais_qt.models.errors import AisError
-from ais_qt.models.interactions import InteractionGraph
 from ais_qt.models.network import SUFFIX, Network
 from ais_qt.views.feature_panel import swatch
 
@@ -44,13 +43,6 @@ class NetworksList(QGroupBox):
         buttons = QHBoxLayout()
         for b in (self.load_button, self.save_button, self.remove_button):
             buttons.addWidget(b)
-        self.graph_label = QLabel()
-        self.graph_label.setWordWrap(True)
-        self.load_graph_button = QPushButton("Load interactions…")
-        self.save_graph_button = QPushButton("Save interactions…")
-        graph_buttons = QHBoxLayout()
-        graph_buttons.addWidget(self.load_graph_button)
-        graph_buttons.addWidget(self.save_graph_button)
         row = QHBoxLayout()
         row.addWidget(QLabel("Threshold"))
         row.addWidget(self.threshold, 1)
@@ -59,14 +51,10 @@ class NetworksList(QGroupBox):
         layout.addWidget(self.tree)
         layout.addLayout(row)
         layout.addLayout(buttons)
-        layout.addWidget(self.graph_label)
-        layout.addLayout(graph_buttons)
 
         self.load_button.clicked.connect(lambda: self.load())
         self.save_button.clicked.connect(lambda: self.save())
         self.remove_button.clicked.connect(self._remove)
-        self.load_graph_button.clicked.connect(lambda: self.load_interactions())
-        self.save_graph_button.clicked.connect(lambda: self.save_interactions())
         self.threshold.valueChanged.connect(self._threshold_moved)
         self.tree.currentItemChanged.connect(lambda *_: self._refresh_controls())
         self.tree.itemChanged.connect(self._ticked)
@@ -108,7 +96,6 @@ class NetworksList(QGroupBox):
                 self.tree.setCurrentItem(row)
         self.tree.blockSignals(False)
         self._refresh_controls()
-        self._show_graph()
 
     def _refresh_controls(self) -> None:
         network = self.selected()
@@ -135,39 +122,6 @@ class NetworksList(QGroupBox):
         network = self.selected()
         if network is not None:
             self.networks.remove(network)
-
-    def _show_graph(self) -> None:
-        graph = self.training.session.interactions
-        roles = ", ".join(f"{name} {'emits' if r['emit'] else ''}{' and ' if r['emit'] and r['absorb'] else ''}"
-                          f"{'absorbs' if r['absorb'] else ''}" for name, r in graph.roles.items()
-                          if r["emit"] or r["absorb"])
-        edges = "; ".join(f"{e.child} {e.kind}s {e.parent} (>{e.threshold:g}, {e.radius_nm:g} nm)" for e in graph.edges)
-        self.graph_label.setText("Interactions: " + ("; ".join(x for x in (roles, edges) if x) or "none"))
-
-    def load_interactions(self, path: str | None = None) -> None:
-        if path is None:
-            path, _ = QFileDialog.getOpenFileName(self, "Load interactions", "", "Interaction graphs (*.json)")
-            if not path:
-                return
-        try:
-            self.training.session.interactions = InteractionGraph.load(path)
-        except AisError as e:
-            self.problem.emit(str(e))
-            return
-        self._show_graph()
-        for network in self.networks:  # redraw the live overlay with the new rules
-            network.changed.emit()
-
-    def save_interactions(self, path: str | None = None) -> None:
-        if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Save interactions", "interactions.json",
-                                                  "Interaction graphs (*.json)")
-            if not path:
-                return
-        try:
-            self.training.session.interactions.save(path)
-        except OSError as e:
-            self.problem.emit(f"{path}: could not be saved ({e})")
 
     def load(self, paths: list[str] | None = None) -> None:
         if paths is None:

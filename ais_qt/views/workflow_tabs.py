@@ -51,7 +51,7 @@ class WorkflowTabs(QTabWidget):
         layout.addWidget(help_label)
         layout.addStretch(1)
         self.addTab(annotate, "Annotate")
-        self.models = ModelsTab(training)
+        self.models = ModelsTab(editor, training)
         self.addTab(self.models, "Models")
         self.export = ExportTab(editor.session, queue)
         self.addTab(self.export, "Export")
