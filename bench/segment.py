@@ -1,16 +1,24 @@
-"""Whole-volume inference speed: voxels per second for the default UNet, our large tiles vs 64 px tiles.
+"""Whole-volume inference speed, printed as ratios measured in one run.
 
-Both runs segment the same synthetic volume in one process (interleaved per repeat, so both see
-the same machine noise); the network is untrained (speed does not depend on the weights).
-Peak memory is reported by the command-line benchmark harness, not here.
+1. The default UNet on our large adaptive tiles vs 64 px tiles (in this process, interleaved).
+2. With --ais-python: the original Ais (PyPI ais-cryoet, its own virtual environment, see
+   bench/reference/README.md) against us on the same volume and the same architecture (Ais's
+   "UNet M": depth 4, 32 filters, batch normalisation). Each side runs in a fresh process per
+   repeat, alternating, and reports the seconds of its segmentation call and its peak memory.
 
-    python bench/segment.py [--shape 24,512,512] [--repeats 2]
+Networks are untrained: speed does not depend on the weights.
+
+    python bench/segment.py [--shape 24,512,512] [--repeats 2] [--ais-python ~/aisvenv/bin/python]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,36 +30,100 @@ from ais_qt.models.architectures import ArchitectureLibrary
 from ais_qt.models.network import Network, new_info
 from ais_qt.models.segmentation import segment_volume
 
+HERE = Path(__file__).resolve().parent
+UNET_M = {"depth": 4, "filters": 32, "batch_norm": True}  # Ais's UNet M, in our UNet's parameters
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--shape", default="24,512,512")
-    parser.add_argument("--repeats", type=int, default=2)
-    args = parser.parse_args()
-    shape = tuple(int(n) for n in args.shape.split(","))
-    library = ArchitectureLibrary()
+
+def make_network(library, params: dict) -> Network:
     arch = library.get("unet")
-    network = Network(new_info("Membrane", "#e69f00", arch, {}, 64), arch.create(64))
+    network = Network(new_info("Membrane", "#e69f00", arch, params, 64), arch.create(64, params))
     network.info.history = {"loss": [1.0]}
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "volume.mrc"
-        with mrcfile.new_mmap(path, shape=shape, mrc_mode=2) as mrc:
-            for z in range(shape[0]):
-                mrc.data[z] = np.random.default_rng(z).normal(size=shape[1:])
-            mrc.voxel_size = 10.0
-        times = {512: [], 64: []}
-        for _ in range(args.repeats):
-            for tile in times:
-                started = time.perf_counter()
-                segment_volume(path, [network], Path(folder) / f"out{tile}", overwrite=True, tile=tile,
-                               library=library)
-                times[tile].append(time.perf_counter() - started)
+    return network
+
+
+def write_volume(path: Path, shape: tuple) -> None:
+    with mrcfile.new_mmap(path, shape=shape, mrc_mode=2) as mrc:
+        for z in range(shape[0]):
+            mrc.data[z] = np.random.default_rng(z).normal(size=shape[1:])
+        mrc.voxel_size = 10.0
+
+
+def tiles(path: Path, shape: tuple, repeats: int) -> None:
+    library = ArchitectureLibrary()
+    network = make_network(library, {})
+    times = {512: [], 64: []}
+    for _ in range(repeats):
+        for tile in times:
+            started = time.perf_counter()
+            segment_volume(path, [network], path.parent / f"out{tile}", overwrite=True, tile=tile, library=library)
+            times[tile].append(time.perf_counter() - started)
     voxels = np.prod(shape)
     big, small = statistics.median(times[512]), statistics.median(times[64])
     print(f"volume {shape}, default UNet ({network.model.count_params():,} parameters)")
     print(f"large adaptive tiles (<= 512 px): {voxels / big / 1e6:6.2f} Mvoxels/s ({big:.1f} s)")
     print(f"64 px tiles:                      {voxels / small / 1e6:6.2f} Mvoxels/s ({small:.1f} s)")
     print(f"speed-up of large tiles: {small / big:.1f}x")
+
+
+def worker(model: str, volume: str, out: str) -> None:
+    """One cold segmentation in this process (what `ais-qt segment` does), reported as JSON."""
+    network = Network.load(model, ArchitectureLibrary())
+    started = time.perf_counter()
+    (output,) = segment_volume(volume, [network], out, overwrite=True)
+    seconds = time.perf_counter() - started
+    print(json.dumps({"seconds": seconds, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "output": str(output), "parameters": int(network.model.count_params())}))
+
+
+def run_json(command: list[str]) -> dict:
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if result.returncode != 0 or not lines:
+        sys.exit(f"{command[0]} failed:\n{result.stderr[-3000:]}")
+    return json.loads(lines[-1])
+
+
+def against_ais(ais_python: str, path: Path, shape: tuple, repeats: int) -> None:
+    model = path.parent / "unet_m.aisnet"
+    make_network(ArchitectureLibrary(), UNET_M).save(model)
+    ours_cmd = [sys.executable, __file__, "--worker", str(model), str(path), str(path.parent / "ours")]
+    ais_cmd = [ais_python, str(HERE / "reference" / "ais_segment.py"), str(path), str(path.parent / "ais")]
+    runs = {"ours": [], "ais": []}
+    for _ in range(repeats):
+        runs["ours"].append(run_json(ours_cmd))
+        runs["ais"].append(run_json(ais_cmd))
+    voxels = np.prod(shape)
+    seconds = {side: statistics.median(r["seconds"] for r in results) for side, results in runs.items()}
+    peak = {side: max(r["peak_mib"] for r in results) for side, results in runs.items()}
+    with mrcfile.open(runs["ours"][0]["output"]) as a, mrcfile.open(runs["ais"][0]["output"]) as b:
+        same_shape = a.data.shape == b.data.shape
+    print(f"\nvs the original Ais, UNet M architecture (ours {runs['ours'][0]['parameters']:,} parameters, "
+          f"Ais {runs['ais'][0]['parameters']:,}), volume {shape}, {repeats} cold runs each")
+    for side, name in (("ours", "Ais-Qt"), ("ais", "Ais 1.2.40")):
+        print(f"{name:11s} {voxels / seconds[side] / 1e6:6.3f} Mvoxels/s ({seconds[side]:.1f} s), "
+              f"peak memory {peak[side]:.0f} MiB")
+    print(f"our speed over Ais's: {seconds['ais'] / seconds['ours']:.2f}x; peak memory ratio "
+          f"{peak['ais'] / peak['ours']:.2f}x; outputs same shape: {same_shape}")
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        worker(*sys.argv[2:5])
+        return
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shape", default="24,512,512")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--ais-python", help="the interpreter of a virtual environment with ais-cryoet installed")
+    parser.add_argument("--skip-tiles", action="store_true", help="only the comparison with Ais")
+    args = parser.parse_args()
+    shape = tuple(int(n) for n in args.shape.split(","))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "volume.mrc"
+        write_volume(path, shape)
+        if not args.skip_tiles:
+            tiles(path, shape, args.repeats)
+        if args.ais_python:
+            against_ais(args.ais_python, path, shape, args.repeats)
 
 
 if __name__ == "__main__":
