@@ -1,0 +1,170 @@
+"""Particle coordinate files for subtomogram averaging: .tsv (Ais), .star (RELION 5/Warp), .tbl
+(Dynamo) and copick .json picks. Formats are documented in docs/picking.md with an example each.
+
+Coordinates are in voxels of the segmented volume, zero-based (the first voxel's centre is 0), as
+Ais writes them; Å values (RELION 5's centred coordinates, copick) use the volume's voxel size.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ais_qt.models.atomic import atomic_path
+from ais_qt.models.errors import AisError
+from ais_qt.models.picking import Particles
+
+FORMATS = {"star": ".star", "tsv": ".tsv", "tbl": ".tbl", "copick": ".json"}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a coordinate file says besides the coordinates."""
+
+    tomogram: str  # tomogram name (rlnTomoName, copick run)
+    feature: str = "particle"  # copick object name
+    voxel_size: float | None = None  # Å
+    shape: tuple = (0, 0, 0)  # z, y, x of the volume (RELION 5 centres coordinates on it)
+
+    @classmethod
+    def of_segmentation(cls, path: str | os.PathLike, voxel_size, shape) -> Context:
+        """`TS_01__Ribosome.mrc` (as `ais-qt segment` names it) -> tomogram TS_01, feature Ribosome."""
+        stem = Path(path).name.split(".")[0]
+        tomogram, _, feature = stem.partition("__")
+        return cls(tomogram, feature or "particle", voxel_size, tuple(shape))
+
+
+def output_path(segmentation: str | os.PathLike, folder: str | os.PathLike, fmt: str) -> Path:
+    return Path(folder) / f"{Path(segmentation).name.split('.')[0]}_coords{FORMATS[fmt]}"
+
+
+def write(particles: Particles, path: str | os.PathLike, context: Context, fmt: str | None = None) -> Path:
+    path = Path(path)
+    fmt = fmt or format_of(path)
+    xyz = particles.zyx[:, ::-1]
+    with atomic_path(path) as tmp:
+        WRITERS[fmt](tmp, xyz, particles, context)
+    return path
+
+
+def read(path: str | os.PathLike) -> np.ndarray:
+    """Coordinates (z, y, x in voxels) from any of the formats."""
+    path = Path(path)
+    fmt = format_of(path)
+    try:
+        xyz = READERS[fmt](path)
+    except FileNotFoundError:
+        raise AisError(path, "file not found") from None
+    except (OSError, ValueError, KeyError, TypeError, IndexError, json.JSONDecodeError) as e:
+        raise AisError(path, f"is not a readable {fmt} coordinate file ({e})") from None
+    return np.asarray(xyz, float).reshape(-1, 3)[:, ::-1]
+
+
+def format_of(path: Path) -> str:
+    for fmt, suffix in FORMATS.items():
+        if path.name.lower().endswith(suffix):
+            return fmt
+    raise AisError(path, f"unknown coordinate format (use one of {', '.join(FORMATS.values())})")
+
+
+def _voxel(context: Context, path) -> float:
+    if not context.voxel_size or context.voxel_size <= 0:
+        raise AisError(path, "this format stores Å and needs the volume's voxel size")
+    return float(context.voxel_size)
+
+
+# ------------------------------------------------------------------ .tsv
+def _write_tsv(path, xyz, particles, context):
+    # Ais's own text format: one particle per line, X Y Z in voxels, rounded, no header.
+    np.savetxt(path, np.rint(xyz).astype(int).reshape(-1, 3), fmt="%d", delimiter="\t")
+
+
+def _read_tsv(path):
+    rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
+    if rows and not _is_number(rows[0][0]):
+        rows = rows[1:]  # a header line written by another tool
+    return [[float(v) for v in row[:3]] for row in rows]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+# ----------------------------------------------------------------- .star
+def _write_star(path, xyz, particles, context):
+    import pandas as pd
+    import starfile
+
+    apix = _voxel(context, path)
+    centre = np.array(context.shape[::-1], float) / 2  # x, y, z
+    centred = (xyz - centre) * apix
+    table = pd.DataFrame({
+        "rlnTomoName": [context.tomogram] * len(xyz),
+        "rlnCoordinateX": xyz[:, 0], "rlnCoordinateY": xyz[:, 1], "rlnCoordinateZ": xyz[:, 2],
+        "rlnCenteredCoordinateXAngst": centred[:, 0], "rlnCenteredCoordinateYAngst": centred[:, 1],
+        "rlnCenteredCoordinateZAngst": centred[:, 2],
+        "rlnAutopickFigureOfMerit": particles.weight.astype(float),
+    })
+    starfile.write({"particles": table}, path, overwrite=True)
+
+
+def _read_star(path):
+    import starfile
+
+    data = starfile.read(path, always_dict=True)
+    table = data.get("particles", next(iter(data.values()), None))
+    return table[["rlnCoordinateX", "rlnCoordinateY", "rlnCoordinateZ"]].to_numpy(float)
+
+
+# ------------------------------------------------------------------ .tbl
+TBL_COLUMNS = 35  # Dynamo's table: column 1 tag, 2 aligned, 3 averaged, 20 tomogram, 22 class, 24-26 x y z
+
+
+def _write_tbl(path, xyz, particles, context):
+    table = np.zeros((len(xyz), TBL_COLUMNS))
+    table[:, 0] = np.arange(1, len(xyz) + 1)
+    table[:, 1] = table[:, 2] = 1
+    table[:, 19] = 1  # tomogram index: one table per tomogram
+    table[:, 21] = 1
+    table[:, 23:26] = xyz
+    np.savetxt(path, table, fmt=["%d"] * 23 + ["%.3f"] * 3 + ["%d"] * (TBL_COLUMNS - 26), delimiter=" ")
+
+
+def _read_tbl(path):
+    table = np.loadtxt(path, ndmin=2)
+    if table.size and table.shape[1] < 26:
+        raise ValueError(f"{table.shape[1]} columns, a Dynamo table has at least 26")
+    return table[:, 23:26] if table.size else np.zeros((0, 3))
+
+
+# ---------------------------------------------------------- copick .json
+def _write_copick(path, xyz, particles, context):
+    apix = _voxel(context, path)
+    identity = np.eye(4).tolist()
+    picks = {
+        "pickable_object_name": context.feature, "user_id": "ais-qt", "session_id": "0",
+        "run_name": context.tomogram, "voxel_spacing": apix, "unit": "angstrom", "trust_orientation": False,
+        "points": [{"location": {"x": x * apix, "y": y * apix, "z": z * apix}, "transformation_": identity,
+                    "instance_id": 0, "score": float(w)} for (x, y, z), w in zip(xyz, particles.weight)],
+    }
+    path.write_text(json.dumps(picks, indent=1))
+
+
+def _read_copick(path):
+    picks = json.loads(path.read_text())
+    apix = float(picks.get("voxel_spacing") or 0)
+    if picks.get("unit", "angstrom") != "angstrom" or apix <= 0:
+        raise ValueError("needs unit 'angstrom' and a voxel_spacing")
+    return [[p["location"][k] / apix for k in "xyz"] for p in picks.get("points", [])]
+
+
+WRITERS = {"tsv": _write_tsv, "star": _write_star, "tbl": _write_tbl, "copick": _write_copick}
+READERS = {"tsv": _read_tsv, "star": _read_star, "tbl": _read_tbl, "copick": _read_copick}
