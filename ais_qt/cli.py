@@ -20,7 +20,9 @@ def gui_parser() -> argparse.ArgumentParser:
                "  ais-qt --demo --screenshot window.png   (works with QT_QPA_PLATFORM=offscreen)\n\n"
                "Headless commands (ais-qt COMMAND --help for each):\n"
                "  train    train a network for one feature from a label volume\n"
-               "  segment  segment tomograms with trained networks (and their interactions)",
+               "  segment  segment tomograms with trained networks (and their interactions)\n"
+               "  pick     pick particles in segmented volumes (.star, .tsv, .tbl, copick .json)\n"
+               "  mesh     export a segmented volume's surface as .obj",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("files", nargs="*", type=Path, help="tomograms to open (.mrc, .rec, .map, .mrc.gz)")
@@ -31,15 +33,15 @@ def gui_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("train", "segment")
+COMMANDS = ("train", "segment", "pick", "mesh")
 
 
 def command_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ais-qt", description="Ais-Qt headless commands.")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    from ais_qt.commands import segment, train
+    from ais_qt.commands import mesh, pick, segment, train
 
-    for module in (train, segment):
+    for module in (train, segment, pick, mesh):
         module.add_parser(subparsers)
     return parser
 

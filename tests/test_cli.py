@@ -125,3 +125,49 @@ def test_segment_command_with_glob_interactions_and_skip(tmp_path):
     assert again.returncode == 0 and "2 of 2" in again.stdout
     bad = run_cli("segment", "--model", tmp_path / "missing.aisnet", "x.mrc", "--out", tmp_path / "o")
     assert bad.returncode == 2 and "missing.aisnet: file not found" in bad.stderr
+
+
+def test_pick_command_batch_formats_skip_and_bad_file(tmp_path, capsys):
+    import starfile
+
+    from tests.test_picking import ball
+
+    for name, centres in (("TS_01", [(10, 20, 20), (30, 40, 40)]), ("TS_02", [(20, 30, 30)])):
+        seg = np.zeros((40, 64, 64), np.uint8)
+        for centre in centres:
+            ball(seg, centre, 4, 220)
+        write_mrc(tmp_path / f"{name}__Ribosome.mrc", seg, voxel_size=10.0)
+    (tmp_path / "TS_03__Ribosome.mrc").write_bytes(b"garbage")
+    out = tmp_path / "picks"
+    code = main(["pick", str(tmp_path / "*__Ribosome.mrc"), "--min-volume", "100", "--min-spacing", "5",
+                 "--format", "star", "--out", str(out)])
+    printed = capsys.readouterr()
+    assert code == 1 and "TS_03__Ribosome.mrc" in printed.err and "2 of 3 volumes picked, 3 particles" in printed.out
+    table = starfile.read(out / "TS_01__Ribosome_coords.star")
+    assert sorted(zip(table["rlnCoordinateZ"], table["rlnCoordinateY"], table["rlnCoordinateX"])) == [
+        (10, 20, 20), (30, 40, 40)]
+    assert main(["pick", str(tmp_path / "TS_02__Ribosome.mrc"), "--out", str(out)]) == 0
+    assert "exists, skipped" in capsys.readouterr().out
+    assert main(["pick", str(tmp_path / "TS_02__Ribosome.mrc"), "--format", "tbl", "--out", str(out)]) == 0
+    assert np.loadtxt(out / "TS_02__Ribosome_coords.tbl")[23:26].tolist() == [30, 30, 20]
+    assert main(["pick", "x.mrc", "--min-volume", "lots", "--out", str(out)]) == 2
+
+
+def test_mesh_command_writes_a_closed_sphere_in_angstrom(tmp_path, capsys):
+    from ais_qt.models.meshes import read_obj
+    from tests.test_picking import ball
+
+    seg = np.zeros((40, 64, 64), np.uint8)
+    ball(seg, (20, 32, 32), 10, 255)
+    seg[2, 2, 2] = 255  # dust
+    write_mrc(tmp_path / "TS_01__Vesicle.mrc", seg, voxel_size=8.0)
+    obj = tmp_path / "vesicle.obj"
+    assert main(["mesh", str(tmp_path / "TS_01__Vesicle.mrc"), "--min-volume", "2vx", "--units", "angstrom",
+                 "--out", str(obj)]) == 0
+    mesh = read_obj(obj)
+    assert obj.read_text().startswith("# Ais-Qt isosurface of Vesicle; coordinates in angstrom")
+    radii = np.linalg.norm(mesh.vertices / 8.0 - (32, 32, 20), axis=1)
+    assert 9 < radii.min() and radii.max() < 11  # only the sphere: the dust voxel was hidden
+    assert 1000 < len(mesh.vertices) < 10000
+    assert main(["mesh", str(tmp_path / "nope.mrc"), "--out", str(obj)]) == 2
+    assert "nope.mrc: file not found" in capsys.readouterr().err

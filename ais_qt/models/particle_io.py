@@ -168,3 +168,17 @@ def _read_copick(path):
 
 WRITERS = {"tsv": _write_tsv, "star": _write_star, "tbl": _write_tbl, "copick": _write_copick}
 READERS = {"tsv": _read_tsv, "star": _read_star, "tbl": _read_tbl, "copick": _read_copick}
+
+
+def pick_to_file(segmentation: str | os.PathLike, folder: str | os.PathLike, settings, fmt: str = "star",
+                 overwrite: bool = False, progress=None) -> tuple[Path, int | None]:
+    """Pick one segmented volume and write its coordinates; returns (path, count) — count None if skipped."""
+    from ais_qt.models.picking import pick_file
+
+    target = output_path(segmentation, folder, fmt)
+    if target.exists() and not overwrite:
+        return target, None
+    particles, volume = pick_file(segmentation, settings, progress)
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    write(particles, target, Context.of_segmentation(segmentation, volume.voxel_size, volume.shape), fmt)
+    return target, len(particles)

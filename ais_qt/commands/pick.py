@@ -1,0 +1,61 @@
+"""`ais-qt pick`: particle coordinates from segmented volumes, for subtomogram averaging."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ais_qt.commands.segment import Bar, expand
+from ais_qt.models.errors import AisError
+from ais_qt.models.progress import Progress
+
+EXAMPLE = ("example:\n  ais-qt pick 'segmented/*__Ribosome.mrc' --threshold 128 --min-volume 2000 "
+           "--min-spacing 20 --format star --out picks/\n"
+           "  (--min-volume in nm³; 300vx for voxels)")
+
+
+def add_parser(subparsers) -> None:
+    from ais_qt.models.particle_io import FORMATS
+
+    p = subparsers.add_parser("pick", help="pick particles in segmented volumes",
+                              description="Threshold, distance transform, watershed, minimum volume and spacing "
+                                          "(the Ais procedure); writes <segmentation>_coords.<ext> per volume.",
+                              epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("segmentations", nargs="+", help="segmented .mrc files (0..255) or glob patterns")
+    p.add_argument("--threshold", type=float, default=128, help="level on the 0..255 scale (default 128)")
+    p.add_argument("--min-volume", default="0", help="smallest particle: nm³, or voxels with a vx suffix (default 0)")
+    p.add_argument("--min-spacing", type=float, default=0, help="smallest distance between particles in nm")
+    p.add_argument("--format", choices=list(FORMATS), default="star", help="output format (default star)")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
+
+
+def run(args) -> int:
+    from ais_qt.models.particle_io import pick_to_file
+    from ais_qt.models.picking import PickSettings, parse_volume
+
+    try:
+        volume, unit = parse_volume(args.min_volume)
+        settings = PickSettings(args.threshold, volume, unit, args.min_spacing)
+    except AisError as e:
+        print(f"ais-qt pick: {e}", file=sys.stderr)
+        return 2
+    paths = expand(args.segmentations)
+    if not paths:
+        print("ais-qt pick: no segmentation matches", file=sys.stderr)
+        return 2
+    failed, total = 0, 0
+    for n, path in enumerate(paths, start=1):
+        bar = Bar(f"[{n}/{len(paths)}] {Path(path).name}")
+        try:
+            target, count = pick_to_file(path, args.out, settings, args.format, args.overwrite, Progress(bar))
+            bar.close()
+            print(f"  {target}: " + ("exists, skipped" if count is None else f"{count} particles"))
+            total += count or 0
+        except AisError as e:
+            bar.close()
+            print(f"ais-qt pick: {e}", file=sys.stderr)
+            failed += 1
+    print(f"{len(paths) - failed} of {len(paths)} volumes picked, {total} particles")
+    return 1 if failed else 0
