@@ -7,7 +7,7 @@ import pytest
 
 from ais_qt.models.errors import AisError
 from ais_qt.models.picking import PickSettings, parse_volume, pick, pick_file
-from conftest import write_mrc
+from conftest import shared_file, write_mrc
 
 SHAPE = (40, 64, 64)
 
@@ -123,3 +123,38 @@ def test_every_format_round_trips(tmp_path):
         read(tmp_path / "bad.tbl")
     with pytest.raises(AisError, match="unknown coordinate format"):
         read(tmp_path / "x.csv")
+
+
+def match(found: np.ndarray, truth: np.ndarray, within: float) -> int:
+    """True positives: found points matched one-to-one to the nearest ground truth within ``within``."""
+    from scipy.spatial import cKDTree
+
+    if len(found) == 0:
+        return 0
+    distance, nearest = cKDTree(truth).query(found)
+    taken, hits = set(), 0
+    for i in np.argsort(distance, kind="stable"):
+        if distance[i] <= within and nearest[i] not in taken:
+            taken.add(nearest[i])
+            hits += 1
+    return hits
+
+
+def test_synthetic_scene_precision_and_recall(capsys):
+    """Ground-truth protein labels of synthetic_mixed_10A as a segmentation, picked, matched within 5 voxels."""
+    import csv
+
+    import mrcfile
+
+    labels_path = shared_file("synthetic_mixed_10A/labels.mrc.gz")
+    rows = list(csv.DictReader(open(shared_file("synthetic_mixed_10A/particles.csv"))))
+    truth = np.array([[float(r["z_vox"]), float(r["y_vox"]), float(r["x_vox"])] for r in rows if r["type"] == "cprotein"])
+    labels = mrcfile.read(labels_path)
+    segmentation = np.isin(labels, [4, 5, 6, 7]).astype(np.uint8) * 255  # the four cytosolic proteins
+    particles = pick(segmentation, PickSettings(min_volume=50, min_spacing_nm=8), voxel_size=10.0)
+    hits = match(particles.zyx, truth, 5.0)
+    precision, recall = hits / len(particles), hits / len(truth)
+    with capsys.disabled():
+        print(f"\nsynthetic_mixed_10A: {len(particles)} picked, {len(truth)} true, precision {precision:.3f}, "
+              f"recall {recall:.3f}")
+    assert recall >= 0.9 and precision >= 0.75

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
+from skimage.morphology import h_maxima
 from skimage.segmentation import watershed
 
 from ais_qt.models.errors import AisError
@@ -27,6 +28,7 @@ from ais_qt.models.progress import Progress
 from ais_qt.models.tomogram import Tomogram
 
 DEFAULT_THRESHOLD = 128
+RIPPLE = 1.5  # voxels: see _blob_groups
 
 
 @dataclass(frozen=True)
@@ -94,10 +96,13 @@ class Particles:
 
 
 def _blob_groups(blob: np.ndarray) -> tuple[np.ndarray, int]:
-    """Watershed of one blob's distance map from its local maxima; plateaus are one source."""
+    """Watershed of one blob's distance map from its local maxima."""
     distance = ndimage.distance_transform_edt(blob)
-    # A voxel is a maximum if no neighbour (26-connected) is higher; touching maxima form one source.
-    peaks = (distance == ndimage.maximum_filter(distance, size=3, mode="constant")) & blob
+    # Local maxima = regional maxima standing at least RIPPLE above their surroundings. The distance
+    # map of a digitised shape ripples (steps of sqrt(n) voxels), and taking every 3x3x3 maximum
+    # split one protein into ~10 groups on synthetic_mixed_10A; a touching pair of particles still
+    # has a neck far deeper than this and is split.
+    peaks = h_maxima(distance, RIPPLE).astype(bool) & blob
     markers, count = ndimage.label(peaks, structure=np.ones((3, 3, 3)))
     if count <= 1:
         return blob.astype(np.int32), 1
