@@ -1,7 +1,7 @@
-"""The Export tab's queue: segment many tomograms in the background, one after another.
+"""The background queue of the Export and Pick tabs: one file after another (segment or pick).
 
-An error in one tomogram is logged and the queue goes on; Cancel stops the running job (its
-half-written outputs are discarded) and the rest of the queue.
+An error in one file is logged and the queue goes on; Cancel stops the running job (its
+half-written outputs are discarded) and the rest of the queue. One queue runs at a time.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from ais_qt.models.particle_io import pick_to_file
 from ais_qt.models.segmentation import segment_volume
 
 
@@ -35,15 +36,33 @@ class BatchQueue(QObject):
     def running(self) -> bool:
         return self.task is not None
 
-    def start(self, tomograms, networks, folder, graph=None, overwrite: bool = False) -> None:
+    def segment(self, tomograms, networks, folder, graph=None, overwrite: bool = False) -> None:
+        networks, library = list(networks), self.library_source()
+
+        def work(path, progress):
+            outputs = segment_volume(path, networks, folder, graph, overwrite, library=library, progress=progress)
+            return ", ".join(p.name for p in outputs)
+
+        self.run(tomograms, work, "Segment", "tomograms segmented",
+                 f"Segmenting {len(tomograms)} tomograms with {', '.join(n.info.feature for n in networks)} "
+                 f"into {folder}")
+
+    def pick(self, segmentations, settings, folder, fmt: str, overwrite: bool = False) -> None:
+        def work(path, progress):
+            target, count = pick_to_file(path, folder, settings, fmt, overwrite, progress)
+            return f"{target.name}: " + ("exists, skipped" if count is None else f"{count} particles")
+
+        self.run(segmentations, work, "Pick", "volumes picked", f"Picking {len(segmentations)} volumes into {folder}")
+
+    def run(self, paths, work, verb: str, done_word: str, announcement: str) -> None:
+        """Run ``work(path, progress) -> log line`` for every path in the thread pool, one at a time."""
         if self.running:
             return
-        self.jobs = [Path(p) for p in tomograms]
-        self.networks, self.folder, self.graph, self.overwrite = list(networks), Path(folder), graph, overwrite
+        self.jobs = [Path(p) for p in paths]
+        self.work, self.verb, self.done_word = work, verb, done_word
         self.index, self.failures, self.cancelled = 0, 0, False
         self.started = time.perf_counter()
-        self.log.emit(f"Segmenting {len(self.jobs)} tomograms with "
-                      f"{', '.join(n.info.feature for n in self.networks)} into {self.folder}")
+        self.log.emit(announcement)
         self.running_changed.emit(True)
         self._next()
 
@@ -56,13 +75,10 @@ class BatchQueue(QObject):
         if self.cancelled or self.index >= len(self.jobs):
             self._finish()
             return
-        path = self.jobs[self.index]
-        networks, folder, graph, overwrite, library = (self.networks, self.folder, self.graph, self.overwrite,
-                                                       self.library_source())
+        path, work = self.jobs[self.index], self.work
         self.task = self.sessions.runner.start(
-            lambda progress: segment_volume(path, networks, folder, graph, overwrite, library=library,
-                                            progress=progress),
-            f"Segment {path.name}", progress=self._job_progress, finished=self._job_done,
+            lambda progress: work(path, progress),
+            f"{self.verb} {path.name}", progress=self._job_progress, finished=self._job_done,
             failed=self._job_failed, cancelled=lambda: self.log.emit(f"{path.name}: cancelled"), done=self._done)
 
     def _job_progress(self, fraction: float, message: str) -> None:
@@ -72,8 +88,8 @@ class BatchQueue(QObject):
         left = elapsed / done * (1 - done) if done > 0 else 0
         self.overall_progress.emit(done, f"{self.index + 1} of {len(self.jobs)}, {_duration(left)} left")
 
-    def _job_done(self, outputs) -> None:
-        self.log.emit(f"{self.jobs[self.index].name}: " + ", ".join(p.name for p in outputs))
+    def _job_done(self, line: str) -> None:
+        self.log.emit(f"{self.jobs[self.index].name}: {line}")
 
     def _job_failed(self, message: str) -> None:
         self.failures += 1
@@ -87,7 +103,7 @@ class BatchQueue(QObject):
     def _finish(self) -> None:
         ok = min(self.index, len(self.jobs)) - self.failures
         word = "Cancelled" if self.cancelled else "Finished"
-        self.log.emit(f"{word}: {ok} of {len(self.jobs)} tomograms segmented, {self.failures} failed "
+        self.log.emit(f"{word}: {ok} of {len(self.jobs)} {self.done_word}, {self.failures} failed "
                       f"({_duration(time.perf_counter() - self.started)})")
         self.overall_progress.emit(1.0 if not self.cancelled else self.index / max(len(self.jobs), 1), word)
         self.running_changed.emit(False)

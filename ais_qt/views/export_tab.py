@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QListWidget, QListWidgetItem, QPlainTextEdit, QProgressBar, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLineEdit, QListWidget,
+                               QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
 from ais_qt.models.tomogram import VOLUME_SUFFIXES
+from ais_qt.views.queue_progress import QueueProgress
 
 
 def _checkable(text: str, data, checked: bool = True) -> QListWidgetItem:
@@ -40,15 +40,8 @@ class ExportTab(QWidget):
         self.interactions.setChecked(True)
         self.start_button = QPushButton("Segment")
         self.cancel_button = QPushButton("Cancel")
-        self.overall = QProgressBar()
-        self.job = QProgressBar()
-        for bar in (self.overall, self.job):
-            bar.setRange(0, 1000)
-        self.overall_label = QLabel()
-        self.job_label = QLabel()
-        self.log = QPlainTextEdit()
-        self.log.setReadOnly(True)
-        self.log.setMinimumHeight(100)
+        self.progress = QueueProgress(queue)
+        self.overall, self.log = self.progress.overall, self.progress.log
 
         what = QGroupBox("Segment")
         form = QFormLayout(what)
@@ -65,25 +58,14 @@ class ExportTab(QWidget):
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.cancel_button)
         form.addRow(buttons)
-        progress = QGroupBox("Progress")
-        pform = QFormLayout(progress)
-        pform.addRow("All", self.overall)
-        pform.addRow(self.overall_label)
-        pform.addRow("This one", self.job)
-        pform.addRow(self.job_label)
-        pform.addRow(self.log)
         layout = QVBoxLayout(self)
         layout.addWidget(what)
-        layout.addWidget(progress, 1)
+        layout.addWidget(self.progress, 1)
 
         self.add_button.clicked.connect(lambda: self.add_files())
         browse.clicked.connect(self._browse)
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(queue.cancel)
-        queue.job_progress.connect(lambda f, m: (self.job.setValue(int(f * 1000)), self.job_label.setText(m)))
-        queue.overall_progress.connect(lambda f, m: (self.overall.setValue(int(f * 1000)),
-                                                     self.overall_label.setText(m)))
-        queue.log.connect(self.log.appendPlainText)
         queue.running_changed.connect(self._running)
         session.added.connect(self._tomogram_opened)
         session.networks.added.connect(self._fill_networks)
@@ -126,7 +108,7 @@ class ExportTab(QWidget):
             self.log.appendPlainText("Tick at least one tomogram and one trained network.")
             return
         graph = self.session.interactions if self.interactions.isChecked() else None
-        self.queue.start(tomograms, networks, self.folder.text().strip(), graph, self.overwrite.isChecked())
+        self.queue.segment(tomograms, networks, self.folder.text().strip(), graph, self.overwrite.isChecked())
 
     def _running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
