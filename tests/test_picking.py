@@ -7,7 +7,7 @@ import pytest
 
 from ais_qt.models.errors import AisError
 from ais_qt.models.picking import PickSettings, parse_volume, pick, pick_file
-from conftest import shared_file, write_mrc
+from tests.conftest import shared_file, write_mrc
 
 SHAPE = (40, 64, 64)
 

@@ -20,6 +20,7 @@ from ais_qt.models.project import SUFFIX
 from ais_qt.models.tomogram import VOLUME_SUFFIXES
 from ais_qt.views.annotation_layer import AnnotationLayer
 from ais_qt.views.label_dialog import export_labels, import_labels
+from ais_qt.views.particle_layer import ParticleLayer
 from ais_qt.views.prediction_layer import PredictionLayer
 from ais_qt.views.preferences_dialog import PreferencesDialog
 from ais_qt.views.shortcuts_dialog import ShortcutsDialog
@@ -58,6 +59,7 @@ class MainWindow(QMainWindow):
         self.annotation_layer = AnnotationLayer(self.slice_view, self.editor)
         self.live = LivePrediction(controller, lambda: self.training.library)
         self.prediction_layer = PredictionLayer(self.slice_view, self.live, session)
+        self.particle_layer = ParticleLayer(self.slice_view, self.editor)
         self.tomogram_list = TomogramList(session)
         self.workflow_dock = self._dock("Workflow", self.workflow, Qt.LeftDockWidgetArea)
         self.tomogram_dock = self._dock("Tomograms", self.tomogram_list, Qt.RightDockWidgetArea)
@@ -74,6 +76,9 @@ class MainWindow(QMainWindow):
         self.annotation_layer.message.connect(self._show_status)
         self.workflow.models.networks.problem.connect(self.show_error)
         self.workflow.models.interactions.problem.connect(self.show_error)
+        self.workflow.pick.problem.connect(self.show_error)
+        self.workflow.pick.state_changed.connect(self._pick_state)
+        self.workflow.currentChanged.connect(self._tab_changed)
         self.live.failed.connect(self._show_status)
         for source in (controller, self.project):
             source.status.connect(self._show_status)
@@ -84,6 +89,17 @@ class MainWindow(QMainWindow):
         session.history.changed.connect(self._update_undo_actions)
         self._update_undo_actions()
         self._restore_layout()
+
+    def _pick_state(self, state) -> None:
+        feature = self.controller.session.features.by_name(state.feature) if state is not None else None
+        network = self.controller.session.networks.for_feature(state.feature) if state is not None else None
+        colour = network.info.colour if network else feature.colour if feature else None
+        self.particle_layer.set_state(state, colour)
+
+    def _tab_changed(self, _index: int) -> None:
+        """The open tab decides what a click on the slice does: paint, or add/remove particles."""
+        picking = self.workflow.currentWidget() is self.workflow.pick
+        self.slice_view.view_box.handler = self.particle_layer if picking else self.annotation_layer
 
     def _dock(self, title: str, widget, area) -> QDockWidget:
         dock = QDockWidget(title, self)

@@ -13,6 +13,7 @@ from ais_qt.views.display_panel import DisplayPanel
 from ais_qt.views.export_tab import ExportTab
 from ais_qt.views.feature_panel import FeaturePanel
 from ais_qt.views.models_tab import ModelsTab
+from ais_qt.views.pick_tab import PickTab
 
 NAVIGATION_HELP = ("<b>Keys</b> (F1 lists all)<br>Wheel, Up/Down, W/S: slice · PageUp/Down: ten · "
                    "Shift+wheel: zoom · middle drag: pan · Home: fit<br>"
@@ -20,8 +21,6 @@ NAVIGATION_HELP = ("<b>Keys</b> (F1 lists all)<br>Wheel, Up/Down, W/S: slice · 
                    "L: lasso · B: box · Delete: remove box · 1-9, Tab: feature · Ctrl+Z: undo")
 
 PLANNED = {
-    "Pick": "Turn a segmentation into particle coordinates for subtomogram averaging "
-            "(.star, .tsv, .tbl, copick).",
     "Render": "Show segmented features as 3D surfaces with particle markers and export meshes (.obj).",
 }
 
@@ -55,5 +54,7 @@ class WorkflowTabs(QTabWidget):
         self.addTab(self.models, "Models")
         self.export = ExportTab(editor.session, queue)
         self.addTab(self.export, "Export")
+        self.pick = PickTab(editor, queue.sessions.runner, queue, lambda: self.export.folder.text().strip())
+        self.addTab(self.pick, "Pick")
         for title, text in PLANNED.items():
             self.addTab(planned_panel(title, text), title)
