@@ -40,6 +40,14 @@ def output_path(tomogram: str | os.PathLike, feature: str, folder: str | os.Path
     return Path(folder) / f"{volume_stem(tomogram)}__{safe_name(feature)}.mrc"
 
 
+def outputs_for(tomogram: str | os.PathLike, folder: str | os.PathLike) -> dict[str, Path]:
+    """Segmentations of a tomogram already in a folder: {feature: path}, by the naming above."""
+    folder, stem = Path(folder), volume_stem(tomogram)
+    if not folder.is_dir():
+        return {}
+    return {path.name[len(stem) + 2:-4]: path for path in sorted(folder.glob(f"{stem}__*.mrc"))}
+
+
 def parse_roi(text: str | None, shape: tuple[int, int, int]) -> tuple[slice, slice, slice]:
     """'z0:z1,y0:y1,x0:x1' (any part may be empty, e.g. '40:80,,') -> slices clipped to the volume."""
     if not text:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QAction, QIcon, QKeySequence, QPixmap
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QStackedWidget
 
 from ais_qt import __version__
 from ais_qt.controllers.project_controller import ProjectController, is_project_path
@@ -22,6 +22,7 @@ from ais_qt.views.annotation_layer import AnnotationLayer
 from ais_qt.views.label_dialog import export_labels, import_labels
 from ais_qt.views.particle_layer import ParticleLayer
 from ais_qt.views.prediction_layer import PredictionLayer
+from ais_qt.views.render_tab import RenderTab
 from ais_qt.views.preferences_dialog import PreferencesDialog
 from ais_qt.views.shortcuts_dialog import ShortcutsDialog
 from ais_qt.views.slice_view import SliceView
@@ -54,12 +55,18 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(1200, 800)
 
         self.slice_view = SliceView(session)
-        self.setCentralWidget(self.slice_view)
+        self.centre = QStackedWidget()  # the slice view, or the 3D view while the Render tab is open
+        self.centre.addWidget(self.slice_view)
+        self.setCentralWidget(self.centre)
         self.workflow = WorkflowTabs(self.editor, self.training, self.queue)
         self.annotation_layer = AnnotationLayer(self.slice_view, self.editor)
         self.live = LivePrediction(controller, lambda: self.training.library)
         self.prediction_layer = PredictionLayer(self.slice_view, self.live, session)
         self.particle_layer = ParticleLayer(self.slice_view, self.editor)
+        self.render_tab = RenderTab(self.editor, controller.runner, lambda: self.workflow.export.folder.text().strip(),
+                                    self.slice_view, self.particle_layer)
+        self.workflow.addTab(self.render_tab, "Render")
+        self.centre.addWidget(self.render_tab.view)
         self.tomogram_list = TomogramList(session)
         self.workflow_dock = self._dock("Workflow", self.workflow, Qt.LeftDockWidgetArea)
         self.tomogram_dock = self._dock("Tomograms", self.tomogram_list, Qt.RightDockWidgetArea)
@@ -77,6 +84,7 @@ class MainWindow(QMainWindow):
         self.workflow.models.networks.problem.connect(self.show_error)
         self.workflow.models.interactions.problem.connect(self.show_error)
         self.workflow.pick.problem.connect(self.show_error)
+        self.render_tab.problem.connect(self.show_error)
         self.workflow.pick.state_changed.connect(self._pick_state)
         self.workflow.currentChanged.connect(self._tab_changed)
         self.live.failed.connect(self._show_status)
@@ -94,12 +102,21 @@ class MainWindow(QMainWindow):
         feature = self.controller.session.features.by_name(state.feature) if state is not None else None
         network = self.controller.session.networks.for_feature(state.feature) if state is not None else None
         colour = network.info.colour if network else feature.colour if feature else None
+        if self.particle_layer.state is not None:
+            self.particle_layer.state.changed.disconnect(self.render_tab.update_particles)
         self.particle_layer.set_state(state, colour)
+        if state is not None:
+            state.changed.connect(self.render_tab.update_particles)
+        self.render_tab.update_particles()
 
     def _tab_changed(self, _index: int) -> None:
         """The open tab decides what a click on the slice does: paint, or add/remove particles."""
         picking = self.workflow.currentWidget() is self.workflow.pick
         self.slice_view.view_box.handler = self.particle_layer if picking else self.annotation_layer
+        rendering = self.workflow.currentWidget() is self.render_tab
+        self.centre.setCurrentWidget(self.render_tab.view if rendering else self.slice_view)
+        if rendering:
+            self.render_tab.update_slice()
 
     def _dock(self, title: str, widget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -302,6 +319,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event):
         self.project.timer.stop()
+        self.render_tab.view.close_vtk()
         saved = self.project.save_on_close()
         if saved is not None and saved != self.project.path:
             print(f"Unsaved annotations were kept in {saved} (File > Open recent)")

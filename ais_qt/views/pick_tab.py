@@ -16,6 +16,7 @@ from ais_qt.models.errors import AisError
 from ais_qt.models.particle_io import FORMATS, Context, output_path, write
 from ais_qt.models.pick_state import PickState
 from ais_qt.models.picking import PickSettings, pick
+from ais_qt.models.segmentation import outputs_for
 from ais_qt.views.export_tab import _checkable, _ticked
 from ais_qt.views.queue_progress import QueueProgress
 
@@ -162,9 +163,7 @@ class PickTab(QScrollArea):
         """Segmentations of this tomogram in the output folder (<tomogram>__<feature>.mrc)."""
         if item is None or item.tomogram.path is None:
             return []
-        stem = item.tomogram.path.name.split(".")[0]
-        folder = Path(self.output_folder())
-        return sorted(folder.glob(f"{stem}__*.mrc")) if folder.is_dir() else []
+        return list(outputs_for(item.tomogram.path, self.output_folder()).values())
 
     def _current_changed(self, item) -> None:
         self.segmentation.blockSignals(True)

@@ -1,11 +1,8 @@
-"""The workflow, in order: Annotate, Models, Export, Pick, Render.
-
-Steps not built yet are clearly labelled panels saying what will live there, with no controls.
-"""
+"""The workflow, in order: Annotate, Models, Export, Pick, Render (added by the main window, which
+owns the slice-view layers the Render tab draws from)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from ais_qt.models.editing import Editor
@@ -19,22 +16,6 @@ NAVIGATION_HELP = ("<b>Keys</b> (F1 lists all)<br>Wheel, Up/Down, W/S: slice · 
                    "Shift+wheel: zoom · middle drag: pan · Home: fit<br>"
                    "Left drag: paint · right drag: erase · [ ]: brush size · E: erase mode · F: fill · "
                    "L: lasso · B: box · Delete: remove box · 1-9, Tab: feature · Ctrl+Z: undo")
-
-PLANNED = {
-    "Render": "Show segmented features as 3D surfaces with particle markers and export meshes (.obj).",
-}
-
-
-def planned_panel(title: str, text: str) -> QWidget:
-    panel = QWidget()
-    label = QLabel(f"<h3>{title}</h3><p>{text}</p><p><i>Not available in this version yet.</i></p>")
-    label.setWordWrap(True)
-    label.setAlignment(Qt.AlignTop | Qt.AlignLeft)
-    label.setObjectName(f"planned_{title.lower()}")
-    layout = QVBoxLayout(panel)
-    layout.addWidget(label)
-    return panel
-
 
 class WorkflowTabs(QTabWidget):
     def __init__(self, editor: Editor, training, queue, parent=None):
@@ -56,5 +37,4 @@ class WorkflowTabs(QTabWidget):
         self.addTab(self.export, "Export")
         self.pick = PickTab(editor, queue.sessions.runner, queue, lambda: self.export.folder.text().strip())
         self.addTab(self.pick, "Pick")
-        for title, text in PLANNED.items():
-            self.addTab(planned_panel(title, text), title)
+

@@ -1,0 +1,115 @@
+"""What the 3D view shows, as VTK actors: feature surfaces, the current slice, particle markers.
+
+Everything is in voxel coordinates (x, y, z), the same as the slice view and the picks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtGui import QColor
+from vtkmodules.util.numpy_support import numpy_to_vtk, numpy_to_vtkIdTypeArray
+from vtkmodules.vtkCommonCore import vtkPoints
+from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPolyData
+from vtkmodules.vtkFiltersCore import vtkGlyph3D, vtkPolyDataNormals
+from vtkmodules.vtkFiltersSources import vtkPlaneSource, vtkSphereSource
+from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkTexture
+
+from ais_qt.models.meshes import Mesh
+
+
+def rgb(colour: str) -> tuple[float, float, float]:
+    c = QColor(colour)
+    return c.redF(), c.greenF(), c.blueF()
+
+
+def polydata(mesh: Mesh) -> vtkPolyData:
+    points = vtkPoints()
+    points.SetData(numpy_to_vtk(np.ascontiguousarray(mesh.vertices, np.float32), deep=True))
+    cells = vtkCellArray()
+    offsets = np.arange(0, 3 * len(mesh.faces) + 1, 3, dtype=np.int64)
+    cells.SetData(numpy_to_vtkIdTypeArray(offsets, deep=True),
+                  numpy_to_vtkIdTypeArray(np.ascontiguousarray(mesh.faces.ravel(), np.int64), deep=True))
+    data = vtkPolyData()
+    data.SetPoints(points)
+    data.SetPolys(cells)
+    return data
+
+
+class RenderScene:
+    def __init__(self, renderer):
+        self.renderer = renderer
+        self.surfaces: dict[str, vtkActor] = {}
+        self.slice_actor: vtkActor | None = None
+        self.particles_actor: vtkActor | None = None
+
+    def set_surface(self, name: str, mesh: Mesh | None, colour: str) -> None:
+        old = self.surfaces.pop(name, None)
+        if old is not None:
+            self.renderer.RemoveActor(old)
+        if mesh is None or len(mesh) == 0:
+            return
+        normals = vtkPolyDataNormals()  # smooth shading instead of faceted voxel steps
+        normals.SetInputData(polydata(mesh))
+        normals.SetFeatureAngle(60)
+        mapper = vtkPolyDataMapper()
+        mapper.SetInputConnection(normals.GetOutputPort())
+        mapper.ScalarVisibilityOff()
+        actor = vtkActor()
+        actor.SetMapper(mapper)
+        actor.GetProperty().SetColor(*rgb(colour))
+        actor.GetProperty().SetSpecular(0.2)
+        self.renderer.AddActor(actor)
+        self.surfaces[name] = actor
+
+    def set_slice(self, image: np.ndarray | None, z: float, shape: tuple) -> None:
+        """The slice on screen (uint8, any binning) as a textured plane at height z."""
+        if self.slice_actor is not None:
+            self.renderer.RemoveActor(self.slice_actor)
+            self.slice_actor = None
+        if image is None:
+            return
+        ny, nx = shape[1], shape[2]
+        plane = vtkPlaneSource()
+        plane.SetOrigin(-0.5, -0.5, z)
+        plane.SetPoint1(nx - 0.5, -0.5, z)
+        plane.SetPoint2(-0.5, ny - 0.5, z)
+        texture_image = vtkImageData()
+        texture_image.SetDimensions(image.shape[1], image.shape[0], 1)
+        texture_image.GetPointData().SetScalars(numpy_to_vtk(np.ascontiguousarray(image, np.uint8).ravel(), deep=True))
+        texture = vtkTexture()
+        texture.SetInputData(texture_image)
+        texture.InterpolateOn()
+        mapper = vtkPolyDataMapper()
+        mapper.SetInputConnection(plane.GetOutputPort())
+        actor = vtkActor()
+        actor.SetMapper(mapper)
+        actor.SetTexture(texture)
+        actor.GetProperty().LightingOff()  # show the grey values as they are
+        self.renderer.AddActor(actor)
+        self.slice_actor = actor
+
+    def set_particles(self, zyx: np.ndarray | None, colour: str, radius: float) -> None:
+        if self.particles_actor is not None:
+            self.renderer.RemoveActor(self.particles_actor)
+            self.particles_actor = None
+        if zyx is None or len(zyx) == 0:
+            return
+        points = vtkPoints()
+        points.SetData(numpy_to_vtk(np.ascontiguousarray(zyx[:, ::-1], np.float32), deep=True))
+        centres = vtkPolyData()
+        centres.SetPoints(points)
+        sphere = vtkSphereSource()
+        sphere.SetRadius(radius)
+        sphere.SetThetaResolution(12)
+        sphere.SetPhiResolution(12)
+        glyphs = vtkGlyph3D()
+        glyphs.SetInputData(centres)
+        glyphs.SetSourceConnection(sphere.GetOutputPort())
+        glyphs.ScalingOff()
+        mapper = vtkPolyDataMapper()
+        mapper.SetInputConnection(glyphs.GetOutputPort())
+        actor = vtkActor()
+        actor.SetMapper(mapper)
+        actor.GetProperty().SetColor(*rgb(colour))
+        self.renderer.AddActor(actor)
+        self.particles_actor = actor

@@ -1,0 +1,79 @@
+"""The Render tab through the real window: an offscreen VTK isosurface, mouse rotation, level,
+hide-dust, screenshot and .obj export."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+
+from ais_qt.models.meshes import read_obj
+from tests.conftest import write_mrc
+from tests.test_picking import ball
+
+
+def test_render_tab_shows_a_sphere_rotates_and_exports(qtbot, window, tmp_path):
+    tomogram = write_mrc(tmp_path / "TS_01.mrc", np.random.default_rng(0).normal(size=(40, 64, 72)).astype(np.float32))
+    seg = np.zeros((40, 64, 72), np.uint8)
+    ball(seg, (20, 32, 36), 12, 250)
+    inner = ball(np.zeros_like(seg), (20, 32, 36), 6, 1)
+    seg[inner.astype(bool)] = 255  # a brighter core: a higher level gives a smaller sphere
+    seg[3, 3:5, 3:5] = 200  # dust: 4 voxels
+    folder = tmp_path / "segmented"
+    folder.mkdir()
+    write_mrc(folder / "TS_01__Vesicle.mrc", seg, voxel_size=10.0)
+    window.workflow.export.folder.setText(str(folder))
+    (item,) = window.controller.open_paths([tomogram])
+    tab = window.render_tab
+    window.workflow.setCurrentWidget(tab)
+    assert window.centre.currentWidget() is tab.view  # the 3D view takes the centre
+    window.resize(1200, 800)
+    window.show()
+    qtbot.waitUntil(lambda: tab.layers.get("Vesicle") is not None and tab.layers["Vesicle"].mesh is not None,
+                    timeout=20000)
+    mesh = tab.layers["Vesicle"].mesh
+    radii = np.linalg.norm(mesh.vertices - (36, 32, 20), axis=1)
+    assert radii.max() > 20  # the dust at (3, 3, 3) is drawn too, for now
+
+    frame = tab.view.array()
+    background = np.array(frame[2, 2], int)
+    lit = np.abs(frame.astype(int) - background).sum(axis=2) > 60
+    assert lit.mean() > 0.05  # not blank: the sphere (and slice) cover part of the view
+    colour = np.median(frame[lit], axis=0)
+    assert colour.max() > 100
+
+    # Hide dust: the 4-voxel blob disappears; a higher level shrinks the sphere to its core.
+    tab.dust.setValue(10)  # nm³ = voxels at 10 Å
+    qtbot.waitUntil(lambda: tab.layers["Vesicle"].key is not None and tab.layers["Vesicle"].key[2] == 10,
+                    timeout=20000)
+    radii = np.linalg.norm(tab.layers["Vesicle"].mesh.vertices - (36, 32, 20), axis=1)
+    assert 11 < radii.max() < 13
+    tab.level.setValue(252)
+    qtbot.waitUntil(lambda: tab.layers["Vesicle"].key[1] == 252, timeout=20000)
+    radii = np.linalg.norm(tab.layers["Vesicle"].mesh.vertices - (36, 32, 20), axis=1)
+    assert 5 < radii.max() < 7.5
+
+    # The mouse rotates the camera (VTK's trackball style).
+    camera = tab.view.renderer.GetActiveCamera()
+    before = camera.GetPosition()
+    centre = QPoint(tab.view.width() // 2, tab.view.height() // 2)
+    QTest.mousePress(tab.view, Qt.LeftButton, Qt.NoModifier, centre)
+    QTest.mouseMove(tab.view, centre + QPoint(40, 0))
+    QTest.mouseMove(tab.view, centre + QPoint(80, 10))
+    QTest.mouseRelease(tab.view, Qt.LeftButton, Qt.NoModifier, centre + QPoint(80, 10))
+    assert np.linalg.norm(np.subtract(camera.GetPosition(), before)) > 1
+    qtbot.mouseClick(tab.reset_button, Qt.LeftButton)
+
+    shot = tmp_path / "render.png"
+    assert tab.save_screenshot(str(shot)) and shot.stat().st_size > 1000
+    tab.units.setCurrentIndex(tab.units.findData("angstrom"))
+    obj = tab.export_obj(str(tmp_path / "vesicle.obj"))
+    exported = read_obj(obj)
+    assert len(exported.vertices) == len(tab.layers["Vesicle"].mesh.vertices) > 100
+    assert 50 < np.linalg.norm(exported.vertices - (360, 320, 200), axis=1).max() < 75  # Å
+
+    # Untick: the surface leaves the scene.
+    tab.tree.topLevelItem(0).setCheckState(0, Qt.Unchecked)
+    assert "Vesicle" not in tab.scene.surfaces
+    window.workflow.setCurrentWidget(window.workflow.pick)
+    assert window.centre.currentWidget() is window.slice_view
