@@ -148,7 +148,7 @@ def test_synthetic_scene_precision_and_recall(capsys):
 
     labels_path = shared_file("synthetic_mixed_10A/labels.mrc.gz")
     rows = list(csv.DictReader(open(shared_file("synthetic_mixed_10A/particles.csv"))))
-    truth = np.array([[float(r["z_vox"]), float(r["y_vox"]), float(r["x_vox"])] for r in rows if r["type"] == "cprotein"])
+    truth = np.array([[float(r[f"{axis}_vox"]) for axis in "zyx"] for r in rows if r["type"] == "cprotein"])
     labels = mrcfile.read(labels_path)
     segmentation = np.isin(labels, [4, 5, 6, 7]).astype(np.uint8) * 255  # the four cytosolic proteins
     particles = pick(segmentation, PickSettings(min_volume=50, min_spacing_nm=8), voxel_size=10.0)

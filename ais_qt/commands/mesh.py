@@ -10,7 +10,8 @@ from ais_qt.commands.segment import Bar
 from ais_qt.models.errors import AisError
 from ais_qt.models.progress import Progress
 
-EXAMPLE = "example:\n  ais-qt mesh TS_01__Membrane.mrc --level 128 --min-volume 5000 --units angstrom --out membrane.obj"
+EXAMPLE = ("example:\n  ais-qt mesh TS_01__Membrane.mrc --level 128 --min-volume 5000 --units angstrom "
+           "--out membrane.obj")
 
 
 def add_parser(subparsers) -> None:

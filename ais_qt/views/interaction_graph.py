@@ -159,10 +159,10 @@ class EdgeItem(QGraphicsPathItem):
         if line.length() > 1:
             unit = line.unitVector()
             ux, uy = unit.dx(), unit.dy()
-            tip, size = end, 11
-            head.addPolygon(QPolygonF([tip, QPointF(tip.x() - size * ux + size / 2 * uy, tip.y() - size * uy - size / 2 * ux),
-                                       QPointF(tip.x() - size * ux - size / 2 * uy, tip.y() - size * uy + size / 2 * ux),
-                                       tip]))
+            size = 11
+            back = QPointF(end.x() - size * ux, end.y() - size * uy)
+            side = QPointF(size / 2 * uy, -size / 2 * ux)
+            head.addPolygon(QPolygonF([end, back + side, back - side, end]))
         self.arrow.setPath(head)
         box = self.label.boundingRect()
         # Beside the line rather than over it, so short arrows stay visible.
@@ -373,8 +373,9 @@ class InteractionGraphView(QGraphicsView):
             self.select(item.key)
             child, parent = item.key
             for kind in ("colocalize", "avoid"):
-                action = menu.addAction(kind.capitalize(), lambda k=kind: self.editor.edit_interactions(
-                    f"Make {child} {k} {'with ' * (k == 'colocalize')}{parent}", lambda g: g.update(child, parent, kind=k)))
+                text = f"Make {child} {kind} {'with ' * (kind == 'colocalize')}{parent}"
+                action = menu.addAction(kind.capitalize(), lambda k=kind, t=text: self.editor.edit_interactions(
+                    t, lambda g: g.update(child, parent, kind=k)))
                 action.setCheckable(True)
                 action.setChecked(item.edge.kind == kind)
             menu.addSeparator()
