@@ -155,7 +155,7 @@ def _write_copick(path, xyz, particles, context):
         "points": [{"location": {"x": x * apix, "y": y * apix, "z": z * apix}, "transformation_": identity,
                     "instance_id": 0, "score": float(w)} for (x, y, z), w in zip(xyz, particles.weight)],
     }
-    path.write_text(json.dumps(picks, indent=1))
+    path.write_text(json.dumps(picks))
 
 
 def _read_copick(path):
