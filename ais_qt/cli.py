@@ -47,6 +47,9 @@ def command_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # a frozen (PyInstaller) build starts the 3D renderer through here
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in COMMANDS:  # a sub-command; anything else is files for the GUI
         args = command_parser().parse_args(argv)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # The built-in sample is generated once per test run, never into the user's real cache.
 os.environ["AIS_QT_CACHE_DIR"] = tempfile.mkdtemp(prefix="ais-qt-test-cache-")
+atexit.register(shutil.rmtree, os.environ["AIS_QT_CACHE_DIR"], ignore_errors=True)
 
 import mrcfile  # noqa: E402
 import numpy as np  # noqa: E402

@@ -319,7 +319,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event):
         self.project.timer.stop()
-        self.render_tab.view.close_vtk()
+        self.render_tab.view.shutdown()
         saved = self.project.save_on_close()
         if saved is not None and saved != self.project.path:
             print(f"Unsaved annotations were kept in {saved} (File > Open recent)")

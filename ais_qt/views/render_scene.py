@@ -1,12 +1,12 @@
 """What the 3D view shows, as VTK actors: feature surfaces, the current slice, particle markers.
 
-Everything is in voxel coordinates (x, y, z), the same as the slice view and the picks.
+Runs in the render process (see render_process.py), so no Qt here. Everything is in voxel
+coordinates (x, y, z), the same as the slice view and the picks; colours are RGB in 0..1.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtGui import QColor
 from vtkmodules.util.numpy_support import numpy_to_vtk, numpy_to_vtkIdTypeArray
 from vtkmodules.vtkCommonCore import vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPolyData
@@ -14,21 +14,14 @@ from vtkmodules.vtkFiltersCore import vtkGlyph3D, vtkPolyDataNormals
 from vtkmodules.vtkFiltersSources import vtkPlaneSource, vtkSphereSource
 from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkTexture
 
-from ais_qt.models.meshes import Mesh
 
-
-def rgb(colour: str) -> tuple[float, float, float]:
-    c = QColor(colour)
-    return c.redF(), c.greenF(), c.blueF()
-
-
-def polydata(mesh: Mesh) -> vtkPolyData:
+def polydata(vertices: np.ndarray, faces: np.ndarray) -> vtkPolyData:
     points = vtkPoints()
-    points.SetData(numpy_to_vtk(np.ascontiguousarray(mesh.vertices, np.float32), deep=True))
+    points.SetData(numpy_to_vtk(np.ascontiguousarray(vertices, np.float32), deep=True))
     cells = vtkCellArray()
-    offsets = np.arange(0, 3 * len(mesh.faces) + 1, 3, dtype=np.int64)
+    offsets = np.arange(0, 3 * len(faces) + 1, 3, dtype=np.int64)
     cells.SetData(numpy_to_vtkIdTypeArray(offsets, deep=True),
-                  numpy_to_vtkIdTypeArray(np.ascontiguousarray(mesh.faces.ravel(), np.int64), deep=True))
+                  numpy_to_vtkIdTypeArray(np.ascontiguousarray(faces.ravel(), np.int64), deep=True))
     data = vtkPolyData()
     data.SetPoints(points)
     data.SetPolys(cells)
@@ -42,21 +35,21 @@ class RenderScene:
         self.slice_actor: vtkActor | None = None
         self.particles_actor: vtkActor | None = None
 
-    def set_surface(self, name: str, mesh: Mesh | None, colour: str) -> None:
+    def set_surface(self, name: str, vertices: np.ndarray | None, faces: np.ndarray | None, colour) -> None:
         old = self.surfaces.pop(name, None)
         if old is not None:
             self.renderer.RemoveActor(old)
-        if mesh is None or len(mesh) == 0:
+        if vertices is None or faces is None or len(faces) == 0:
             return
         normals = vtkPolyDataNormals()  # smooth shading instead of faceted voxel steps
-        normals.SetInputData(polydata(mesh))
+        normals.SetInputData(polydata(vertices, faces))
         normals.SetFeatureAngle(60)
         mapper = vtkPolyDataMapper()
         mapper.SetInputConnection(normals.GetOutputPort())
         mapper.ScalarVisibilityOff()
         actor = vtkActor()
         actor.SetMapper(mapper)
-        actor.GetProperty().SetColor(*rgb(colour))
+        actor.GetProperty().SetColor(*colour)
         actor.GetProperty().SetSpecular(0.2)
         self.renderer.AddActor(actor)
         self.surfaces[name] = actor
@@ -88,7 +81,7 @@ class RenderScene:
         self.renderer.AddActor(actor)
         self.slice_actor = actor
 
-    def set_particles(self, zyx: np.ndarray | None, colour: str, radius: float) -> None:
+    def set_particles(self, zyx: np.ndarray | None, colour, radius: float) -> None:
         if self.particles_actor is not None:
             self.renderer.RemoveActor(self.particles_actor)
             self.particles_actor = None
@@ -110,6 +103,6 @@ class RenderScene:
         mapper.SetInputConnection(glyphs.GetOutputPort())
         actor = vtkActor()
         actor.SetMapper(mapper)
-        actor.GetProperty().SetColor(*rgb(colour))
+        actor.GetProperty().SetColor(*colour)
         self.renderer.AddActor(actor)
         self.particles_actor = actor

@@ -2,7 +2,8 @@
 with the current slice as a plane and the picked particles as spheres; screenshots and .obj export.
 
 Surfaces are computed in the thread pool (one at a time, newest settings win), so a big volume
-never freezes the window. The 3D view itself takes the centre of the window while this tab is open.
+never freezes the window. The 3D view itself takes the centre of the window while this tab is open; it renders in a
+process of its own (render_process.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from ais_qt.models.picking import PickSettings
 from ais_qt.models.segmentation import outputs_for
 from ais_qt.models.tomogram import Tomogram
 from ais_qt.views.feature_panel import swatch
-from ais_qt.views.render_scene import RenderScene
 from ais_qt.views.vtk_view import VtkView
 
 FALLBACK_COLOURS = ["#e69f00", "#56b4e9", "#009e73", "#f0e442", "#0072b2", "#d55e00", "#cc79a7"]
@@ -51,7 +51,6 @@ class RenderTab(QScrollArea):
         self.session, self.runner, self.output_folder = editor.session, runner, output_folder
         self.slice_view, self.particle_layer = slice_view, particle_layer
         self.view = VtkView()
-        self.scene = RenderScene(self.view.renderer)
         self.layers: dict[str, Layer] = {}
         self.busy = False
         self.item = None
@@ -145,6 +144,7 @@ class RenderTab(QScrollArea):
         self.reset_button.clicked.connect(self.view.reset_camera)
         self.screenshot_button.clicked.connect(lambda: self.save_screenshot())
         self.export_button.clicked.connect(lambda: self.export_obj())
+        self.view.problem.connect(self.problem)
         self.session.current_changed.connect(self._current_changed)
         self._current_changed(self.session.current)
 
@@ -156,7 +156,7 @@ class RenderTab(QScrollArea):
         if item is not None:
             item.z_changed.connect(self.update_slice)
         for name in list(self.layers):
-            self.scene.set_surface(name, None, "")
+            self.view.set_surface(name, None, "#000000")
         self.layers = {}
         self.find_segmentations()
         self.update_slice()
@@ -240,8 +240,7 @@ class RenderTab(QScrollArea):
         layer = self.layers.get(row.data(0, Qt.UserRole))
         if layer is not None:
             layer.visible = row.checkState(0) == Qt.Checked
-            self.scene.set_surface(layer.name, layer.mesh if layer.visible else None, layer.colour)
-            self.view.schedule()
+            self.view.set_surface(layer.name, layer.mesh if layer.visible else None, layer.colour)
             self.update_surfaces()
 
     def _level_moved(self, value: int) -> None:
@@ -288,11 +287,9 @@ class RenderTab(QScrollArea):
             if self.layers.get(layer.name) is not layer:
                 return  # the tomogram changed meanwhile
             layer.mesh, layer.key = mesh, key
-            self.scene.set_surface(layer.name, mesh if layer.visible else None, layer.colour)
-            first = len(self.scene.surfaces) == 1 and self.scene.slice_actor is None
-            if first:
+            self.view.set_surface(layer.name, mesh if layer.visible else None, layer.colour)
+            if len(self.view.surfaces) == 1:  # the first surface: frame it
                 self.view.reset_camera()
-            self.view.schedule()
             self._fill_tree()
 
         self.runner.start(work, f"Surface of {layer.name}", finished=finished, failed=self.problem.emit,
@@ -312,17 +309,15 @@ class RenderTab(QScrollArea):
             if shown is not None and levels is not None:
                 low, high = float(levels[0]), float(levels[1])
                 image = np.clip((np.asarray(shown, np.float32) - low) / max(high - low, 1e-6) * 255, 0, 255)
-        self.scene.set_slice(None if image is None else image.astype(np.uint8), item.z if item else 0,
-                             item.tomogram.shape if item else (0, 0, 0))
-        self.view.schedule()
+        self.view.set_slice(None if image is None else image.astype(np.uint8), item.z if item else 0,
+                            item.tomogram.shape if item else (0, 0, 0))
 
     def update_particles(self, *_) -> None:
         state = self.particle_layer.state
         if state is None or not self.show_particles.isChecked():
-            self.scene.set_particles(None, "", 0)
+            self.view.set_particles(None, "", 0)
         else:
-            self.scene.set_particles(state.particles.zyx, self.particle_layer.colour, self.particle_layer.radius)
-        self.view.schedule()
+            self.view.set_particles(state.particles.zyx, self.particle_layer.colour, self.particle_layer.radius)
 
     # -------------------------------------------------------------- output
     def save_screenshot(self, path: str | None = None) -> bool:

@@ -1,101 +1,127 @@
-"""A VTK 3D view inside a Qt widget, rendered off screen and shown frame by frame.
+"""The 3D view widget: shows frames from the render process and sends it the mouse.
 
-VTK's QVTKRenderWindowInteractor hands VTK a native window id: that needs an X11 or Win32
-window, so it fails under Wayland and under Qt's offscreen platform (our tests, headless
-screenshots). Here VTK renders into its own offscreen buffer (EGL/OSMesa without a display) and
-the widget paints the frames; mouse and wheel events drive VTK's trackball camera through a
-vtkGenericRenderWindowInteractor, so rotating and zooming behave as in any VTK viewer.
+VTK renders in a process of its own (render_process.py explains why) into an offscreen buffer;
+this widget paints the frames. VTK's QVTKRenderWindowInteractor is not used: it needs a native
+X11/Win32 window id, so it fails under Wayland and under Qt's offscreen platform (tests, headless
+screenshots). Mouse and wheel events drive VTK's trackball camera in the render process, so
+rotating and zooming behave as in any VTK viewer.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-
 import numpy as np
-import vtkmodules.vtkRenderingFreeType  # noqa: F401  (text rendering backend)
-import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (registers the OpenGL backend)
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
-from vtkmodules.util.numpy_support import vtk_to_numpy
-from vtkmodules.vtkCommonCore import vtkUnsignedCharArray
-from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera
-from vtkmodules.vtkRenderingCore import vtkRenderer, vtkRenderWindow
-from vtkmodules.vtkRenderingUI import vtkGenericRenderWindowInteractor
 
-BACKGROUND = (0.11, 0.12, 0.14)
-if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
-    # No X server: go straight to EGL instead of VTK first trying X and printing a warning.
-    os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+from ais_qt.views.render_process import RenderClient, RenderError
+
+BUTTONS = {Qt.LeftButton: "left", Qt.RightButton: "right", Qt.MiddleButton: "middle"}
+
+
+def rgb(colour: str) -> tuple[float, float, float]:
+    c = QColor(colour)
+    return c.redF(), c.greenF(), c.blueF()
 
 
 class VtkView(QWidget):
+    problem = Signal(str)
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setMinimumSize(200, 200)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.setFocusPolicy(Qt.StrongFocus)
-        self.renderer = vtkRenderer()
-        self.renderer.SetBackground(*BACKGROUND)
-        self.window = vtkRenderWindow()
-        self.window.SetOffScreenRendering(True)
-        self.window.AddRenderer(self.renderer)
-        self.window.SetSize(400, 400)
-        self.interactor = vtkGenericRenderWindowInteractor()
-        self.interactor.SetRenderWindow(self.window)
-        self.interactor.SetInteractorStyle(vtkInteractorStyleTrackballCamera())
-        self.interactor.Initialize()
-        self.interactor.AddObserver("RenderEvent", lambda *_: self.schedule())  # the camera style asks
+        self.client = RenderClient()
+        self.scene: dict[str, tuple] = {}  # what the render process should show, replayed if it restarts
+        self.surfaces: set[str] = set()
         self.frame: QImage | None = None
         self._timer = QTimer(self)  # many changes in one event-loop pass render once
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self.render)
 
-    # -------------------------------------------------------------- frames
-    def schedule(self) -> None:
-        self._timer.start()
+    # ---------------------------------------------------------------- scene
+    def _send(self, key: str, *message) -> None:
+        self.scene[key] = message
+        if self.client.running:
+            self._call(*message)
+        self.schedule()
 
-    def render(self) -> QImage:
+    def set_surface(self, name: str, mesh, colour: str) -> None:
+        visible = mesh is not None and len(mesh) > 0
+        self.surfaces.discard(name)
+        if visible:
+            self.surfaces.add(name)
+        self._send(f"surface:{name}", "surface", name, mesh.vertices if visible else None,
+                   mesh.faces if visible else None, rgb(colour))
+
+    def set_slice(self, image: np.ndarray | None, z: float, shape: tuple) -> None:
+        self._send("slice", "slice", image, z, tuple(shape))
+
+    def set_particles(self, zyx: np.ndarray | None, colour: str, radius: float) -> None:
+        self._send("particles", "particles", zyx, rgb(colour) if colour else (1, 1, 1), radius)
+
+    def reset_camera(self) -> None:
+        self._send("camera", "reset")
+
+    def camera_position(self) -> tuple:
+        return self._call("camera") or (0, 0, 0)
+
+    # --------------------------------------------------------------- frames
+    def _call(self, *message):
+        try:
+            if not self.client.running:
+                self.client.call("size", *self._pixels())
+                for key, replay in list(self.scene.items()):  # a fresh process: rebuild the scene,
+                    if key != "camera":
+                        self.client.call(*replay)
+                if "camera" in self.scene:  # and frame it once everything is there
+                    self.client.call("reset")
+            return self.client.call(*message)
+        except RenderError as e:
+            self.problem.emit(f"3D view: {e}")
+            return None
+
+    def _pixels(self) -> tuple[int, int]:
+        ratio = self.devicePixelRatioF()
+        return max(int(self.width() * ratio), 16), max(int(self.height() * ratio), 16)
+
+    def schedule(self) -> None:
+        if self.isVisible():
+            self._timer.start()
+
+    def render(self) -> QImage | None:
         """Render now and keep the frame for painting; returns it."""
         self._timer.stop()
-        ratio = self.devicePixelRatioF()
-        width, height = max(int(self.width() * ratio), 16), max(int(self.height() * ratio), 16)
-        if tuple(self.window.GetSize()) != (width, height):
-            self.window.SetSize(width, height)
-        self.window.Render()
-        pixels = vtkUnsignedCharArray()
-        self.window.GetRGBACharPixelData(0, 0, width - 1, height - 1, 0, pixels)
-        # RGB only: the background's alpha is 0, which would make saved screenshots transparent.
-        rgb = np.ascontiguousarray(np.flipud(vtk_to_numpy(pixels).reshape(height, width, 4))[..., :3])
-        self.frame = QImage(rgb.data, width, height, 3 * width, QImage.Format_RGB888).copy()
-        self.frame.setDevicePixelRatio(ratio)
+        if self._call("size", *self._pixels()) is None and not self.client.running:
+            return None
+        reply = self._call("frame")
+        if reply is None:
+            return None
+        width, height, data = reply
+        self.frame = QImage(data, width, height, 3 * width, QImage.Format_RGB888).copy()
+        self.frame.setDevicePixelRatio(self.devicePixelRatioF())
         self.update()
         return self.frame
 
     def array(self) -> np.ndarray:
-        """The current frame as an (h, w, 3) uint8 array (rendered if needed)."""
-        frame = self.render().convertToFormat(QImage.Format_RGB888)
+        """The current frame as an (h, w, 3) uint8 array (rendered now)."""
+        frame = self.render()
+        if frame is None:
+            return np.zeros((1, 1, 3), np.uint8)
         data = np.frombuffer(frame.constBits(), np.uint8, frame.sizeInBytes())
         return data.reshape(frame.height(), frame.bytesPerLine())[:, :frame.width() * 3].reshape(
             frame.height(), frame.width(), 3).copy()
 
     def save_png(self, path) -> bool:
-        return self.render().save(str(path), "PNG")
-
-    def reset_camera(self) -> None:
-        camera = self.renderer.GetActiveCamera()
-        camera.SetFocalPoint(0, 0, 0)
-        camera.SetPosition(0, -1, 0.6)  # looking at the slab from a little above, z up
-        camera.SetViewUp(0, 0, 1)
-        self.renderer.ResetCamera()
-        self.schedule()
+        frame = self.render()
+        return frame is not None and frame.save(str(path), "PNG")
 
     def paintEvent(self, event):
         painter = QPainter(self)
         if self.frame is None:
-            painter.fillRect(self.rect(), Qt.black)
+            painter.fillRect(self.rect(), QColor(28, 31, 36))
         else:
             painter.drawImage(0, 0, self.frame)
         painter.end()
@@ -108,47 +134,31 @@ class VtkView(QWidget):
         super().showEvent(event)
         self.schedule()
 
+    def shutdown(self) -> None:
+        self.client.close()
+
     # ---------------------------------------------------------------- input
-    def _event_info(self, event) -> None:
+    def _event(self, kind: str, event) -> None:
         ratio = self.devicePixelRatioF()
         pos = event.position()
         modifiers = event.modifiers()
-        self.interactor.SetEventInformationFlipY(int(pos.x() * ratio), int(pos.y() * ratio),
-                                                 int(bool(modifiers & Qt.ControlModifier)),
-                                                 int(bool(modifiers & Qt.ShiftModifier)))
+        self._call("event", kind, int(pos.x() * ratio), int(pos.y() * ratio),
+                   int(bool(modifiers & Qt.ControlModifier)), int(bool(modifiers & Qt.ShiftModifier)))
+        self.schedule()
 
     def mousePressEvent(self, event):
-        self._event_info(event)
-        button = event.button()
-        if button == Qt.LeftButton:
-            self.interactor.LeftButtonPressEvent()  # rotate; Shift: pan; Ctrl: spin
-        elif button == Qt.RightButton:
-            self.interactor.RightButtonPressEvent()  # zoom
-        elif button == Qt.MiddleButton:
-            self.interactor.MiddleButtonPressEvent()  # pan
+        if event.button() in BUTTONS:  # left: rotate (Shift: pan, Ctrl: spin); right: zoom; middle: pan
+            self._event(f"{BUTTONS[event.button()]}_press", event)
 
     def mouseReleaseEvent(self, event):
-        self._event_info(event)
-        button = event.button()
-        if button == Qt.LeftButton:
-            self.interactor.LeftButtonReleaseEvent()
-        elif button == Qt.RightButton:
-            self.interactor.RightButtonReleaseEvent()
-        elif button == Qt.MiddleButton:
-            self.interactor.MiddleButtonReleaseEvent()
+        if event.button() in BUTTONS:
+            self._event(f"{BUTTONS[event.button()]}_release", event)
 
     def mouseMoveEvent(self, event):
-        self._event_info(event)
-        self.interactor.MouseMoveEvent()
+        self._event("move", event)
 
     def wheelEvent(self, event):
-        self._event_info(event)
-        if event.angleDelta().y() > 0:
-            self.interactor.MouseWheelForwardEvent()
-        elif event.angleDelta().y() < 0:
-            self.interactor.MouseWheelBackwardEvent()
+        delta = event.angleDelta().y()
+        if delta:
+            self._event("wheel_forward" if delta > 0 else "wheel_backward", event)
         event.accept()
-
-    def close_vtk(self) -> None:
-        """Free the GL context explicitly (VTK complains if Python tears it down late)."""
-        self.window.Finalize()
