@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,7 +21,12 @@ from pathlib import Path
 import mrcfile
 import numpy as np
 
+from ais_qt.models.picking import count_matches
+
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from runs import run_json  # noqa: E402
+
 THRESHOLD, MIN_SIZE_NM3, MIN_SPACING_NM, VOXEL = 128, 100, 6.0, 10.0
 
 
@@ -63,28 +67,6 @@ def ours(path: str, out: str) -> None:
     print(json.dumps({"seconds": seconds, "count": len(particles)}))
 
 
-def run_json(command: list[str]) -> dict:
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
-    if result.returncode != 0 or not lines:
-        sys.exit(f"{command[0]} failed:\n{result.stderr[-3000:]}")
-    return json.loads(lines[-1])
-
-
-def agree(a: np.ndarray, b: np.ndarray, within: float = 3.0) -> int:
-    from scipy.spatial import cKDTree
-
-    if len(a) == 0 or len(b) == 0:
-        return 0
-    distance, nearest = cKDTree(b).query(a)
-    taken, hits = set(), 0
-    for i in np.argsort(distance, kind="stable"):
-        if distance[i] <= within and nearest[i] not in taken:
-            taken.add(nearest[i])
-            hits += 1
-    return hits
-
-
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         ours(*sys.argv[2:4])
@@ -114,7 +96,7 @@ def main() -> None:
     print(f"Ais-Qt:     {t_ours:6.2f} s, {len(a)} particles")
     print(f"Ais 1.2.40: {t_ais:6.2f} s, {len(b)} particles")
     print(f"our speed over Ais's: {t_ais / t_ours:.2f}x")
-    hits = agree(a, b)
+    hits = count_matches(a, b, 3.0)
     print(f"coordinates agreeing within 3 voxels: {hits} ({hits / max(len(a), 1):.0%} of ours, "
           f"{hits / max(len(b), 1):.0%} of Ais's)")
 

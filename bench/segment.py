@@ -17,7 +17,6 @@ import argparse
 import json
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +30,9 @@ from ais_qt.models.network import Network, new_info
 from ais_qt.models.segmentation import segment_volume
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from runs import run_json  # noqa: E402
+
 UNET_M = {"depth": 4, "filters": 32, "batch_norm": True}  # Ais's UNet M, in our UNet's parameters
 
 
@@ -73,14 +75,6 @@ def worker(model: str, volume: str, out: str) -> None:
     seconds = time.perf_counter() - started
     print(json.dumps({"seconds": seconds, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                       "output": str(output), "parameters": int(network.model.count_params())}))
-
-
-def run_json(command: list[str]) -> dict:
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
-    if result.returncode != 0 or not lines:
-        sys.exit(f"{command[0]} failed:\n{result.stderr[-3000:]}")
-    return json.loads(lines[-1])
 
 
 def against_ais(ais_python: str, path: Path, shape: tuple, repeats: int) -> None:

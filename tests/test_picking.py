@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ais_qt.models.errors import AisError
-from ais_qt.models.picking import PickSettings, parse_volume, pick, pick_file
+from ais_qt.models.picking import PickSettings, count_matches, parse_volume, pick, pick_file
 from tests.conftest import shared_file, write_mrc
 
 SHAPE = (40, 64, 64)
@@ -125,21 +125,6 @@ def test_every_format_round_trips(tmp_path):
         read(tmp_path / "x.csv")
 
 
-def match(found: np.ndarray, truth: np.ndarray, within: float) -> int:
-    """True positives: found points matched one-to-one to the nearest ground truth within ``within``."""
-    from scipy.spatial import cKDTree
-
-    if len(found) == 0:
-        return 0
-    distance, nearest = cKDTree(truth).query(found)
-    taken, hits = set(), 0
-    for i in np.argsort(distance, kind="stable"):
-        if distance[i] <= within and nearest[i] not in taken:
-            taken.add(nearest[i])
-            hits += 1
-    return hits
-
-
 def test_synthetic_scene_precision_and_recall(capsys):
     """Ground-truth protein labels of synthetic_mixed_10A as a segmentation, picked, matched within 5 voxels."""
     import csv
@@ -152,7 +137,7 @@ def test_synthetic_scene_precision_and_recall(capsys):
     labels = mrcfile.read(labels_path)
     segmentation = np.isin(labels, [4, 5, 6, 7]).astype(np.uint8) * 255  # the four cytosolic proteins
     particles = pick(segmentation, PickSettings(min_volume=50, min_spacing_nm=8), voxel_size=10.0)
-    hits = match(particles.zyx, truth, 5.0)
+    hits = count_matches(particles.zyx, truth, 5.0)
     precision, recall = hits / len(particles), hits / len(truth)
     with capsys.disabled():
         print(f"\nsynthetic_mixed_10A: {len(particles)} picked, {len(truth)} true, precision {precision:.3f}, "

@@ -192,3 +192,17 @@ def pick_file(path: str | os.PathLike, settings: PickSettings = PickSettings(),
         return pick(data, settings, volume.voxel_size, progress), volume
     except AisError as e:
         raise AisError(volume.path, e.problem) from None
+
+
+def count_matches(found: np.ndarray, truth: np.ndarray, within: float) -> int:
+    """Points of ``found`` matched one-to-one to ``truth`` within ``within`` voxels, nearest first
+    (for checking picks against ground truth or another picker)."""
+    if len(found) == 0 or len(truth) == 0:
+        return 0
+    distance, nearest = cKDTree(truth).query(found)
+    taken, hits = set(), 0
+    for i in np.argsort(distance, kind="stable"):
+        if distance[i] <= within and nearest[i] not in taken:
+            taken.add(nearest[i])
+            hits += 1
+    return hits
