@@ -31,7 +31,11 @@ class RenderClient:
 
     def call(self, *message):
         if self.process is None or not self.process.is_alive():
-            self._start()
+            try:
+                self._start()
+            except (OSError, RuntimeError) as e:
+                self.process, self.conn = None, None
+                raise RenderError(f"the 3D renderer could not start ({e})") from None
         try:
             self.conn.send(message)
             reply = self.conn.recv()
