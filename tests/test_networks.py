@@ -312,3 +312,16 @@ def test_unet_learns_membranes_on_the_shared_synthetic_scene():
     labels = Tomogram.open(shared_file("synthetic_mixed_10A/labels.mrc.gz"))
     dice, everything, threshold = learn_membrane(volume, labels, 1, train_z=(50, 60, 70, 80), test_z=(55, 65, 75))
     assert dice > threshold and dice > 3 * everything
+
+
+def test_retraining_never_touches_the_live_network_off_the_gui_thread():
+    library = ArchitectureLibrary()
+    first = train(tiny_set(), TrainSettings(architecture="unet_light", epochs=1, batch_size=8), library)
+    first.set(threshold=0.7, colour="#123456")
+    model_before, events = first.model, []
+    first.changed.connect(lambda: events.append(1))
+    again = train(tiny_set(), TrainSettings(architecture="unet_light", epochs=1, batch_size=8), library, network=first)
+    assert again is not first and first.model is model_before and not events  # untouched in the worker
+    assert (again.info.threshold, again.info.colour) == (0.7, "#123456")  # display settings carried over
+    first.adopt(again)  # what the controller does on the GUI thread
+    assert first.model is again.model and first.info.threshold == 0.7 and events == [1]

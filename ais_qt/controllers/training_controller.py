@@ -88,7 +88,12 @@ class TrainingController(QObject):
         (self.epoch if "epoch_end" in payload else self.batch).emit(payload)
 
     def _trained(self, network: Network) -> None:
-        self.session.networks.add(network)
+        existing = self.session.networks.for_feature(network.info.feature)
+        if existing is not None:  # retrained: the same network object, new weights
+            existing.adopt(network)
+            network = existing
+        else:
+            self.session.networks.add(network)
         self.trained.emit(network)
 
     def _start(self, fn, name, finished, event=None) -> None:

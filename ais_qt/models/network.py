@@ -92,6 +92,11 @@ class Network:
         return np.concatenate([np.asarray(c, dtype=np.float32) for c in chunks])
 
     # ------------------------------------------------------------------ files
+    def adopt(self, other: Network) -> None:
+        """Take another network's weights and metadata (a retrained version of this one)."""
+        self.info, self.model = other.info, other.model
+        self.changed.emit()
+
     def save(self, path: str | os.PathLike) -> Path:
         path = Path(path)
         if not path.name.endswith(SUFFIX):

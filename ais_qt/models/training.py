@@ -109,7 +109,11 @@ def _duration(seconds: float) -> str:
 
 def train(training_set: TrainingSet, settings: TrainSettings, library, progress: Progress | None = None,
           network: Network | None = None) -> Network:
-    """Train a fresh network (or retrain ``network`` from scratch with these settings)."""
+    """Train a fresh network; retraining ``network``'s feature keeps its display settings.
+
+    ``network`` itself is never changed here (this runs in a worker thread, and the live overlay
+    may be reading it): the caller adopts the result on the GUI thread (``Network.adopt``).
+    """
     progress = progress or Progress()
     if settings.loss not in LOSSES:
         raise AisError(None, f"loss must be one of {LOSSES}")
@@ -150,9 +154,6 @@ def train(training_set: TrainingSet, settings: TrainSettings, library, progress:
     if network is not None:  # retraining keeps the user's display settings
         for name in ("threshold", "visible", "emit", "absorb", "colour"):
             setattr(info, name, getattr(network.info, name))
-        network.info, network.model = info, model
-        network.changed.emit()
-        return network
     return Network(info, model)
 
 
