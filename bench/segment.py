@@ -26,6 +26,7 @@ import mrcfile
 import numpy as np
 
 from ais_qt.models.architectures import ArchitectureLibrary
+from ais_qt.models.inference import DEFAULT_TILE
 from ais_qt.models.network import Network, new_info
 from ais_qt.models.segmentation import segment_volume
 
@@ -53,16 +54,16 @@ def write_volume(path: Path, shape: tuple) -> None:
 def tiles(path: Path, shape: tuple, repeats: int) -> None:
     library = ArchitectureLibrary()
     network = make_network(library, {})
-    times = {512: [], 64: []}
+    times = {DEFAULT_TILE: [], 64: []}
     for _ in range(repeats):
         for tile in times:
             started = time.perf_counter()
             segment_volume(path, [network], path.parent / f"out{tile}", overwrite=True, tile=tile, library=library)
             times[tile].append(time.perf_counter() - started)
     voxels = np.prod(shape)
-    big, small = statistics.median(times[512]), statistics.median(times[64])
+    big, small = statistics.median(times[DEFAULT_TILE]), statistics.median(times[64])
     print(f"volume {shape}, default UNet ({network.model.count_params():,} parameters)")
-    print(f"large adaptive tiles (<= 512 px): {voxels / big / 1e6:6.2f} Mvoxels/s ({big:.1f} s)")
+    print(f"large adaptive tiles (<= {DEFAULT_TILE} px): {voxels / big / 1e6:6.2f} Mvoxels/s ({big:.1f} s)")
     print(f"64 px tiles:                      {voxels / small / 1e6:6.2f} Mvoxels/s ({small:.1f} s)")
     print(f"speed-up of large tiles: {small / big:.1f}x")
 

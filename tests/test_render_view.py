@@ -53,6 +53,18 @@ def test_render_tab_shows_a_sphere_rotates_and_exports(qtbot, window, tmp_path):
     radii = np.linalg.norm(tab.layers["Vesicle"].mesh.vertices - (36, 32, 20), axis=1)
     assert 5 < radii.max() < 7.5
 
+    # Picked particles show as spheres drawn over the surfaces (the sphere's centre is inside it).
+    pick = window.workflow.pick
+    window.workflow.setCurrentWidget(pick)
+    pick.choose(str(folder / "TS_01__Vesicle.mrc"))
+    pick.min_volume.setValue(10)
+    qtbot.waitUntil(lambda: pick.state.picked and len(pick.state.particles) == 1, timeout=10000)
+    window.workflow.setCurrentWidget(tab)
+    assert np.allclose(tab.view.scene["particles"][1], [[20, 32, 36]])
+    frame = tab.view.array().astype(int)
+    gold = (frame[..., 0] > 200) & (frame[..., 1] > 160) & (frame[..., 2] < 90)  # the marker colour #ffd700
+    assert gold.sum() > 20
+
     # The mouse rotates the camera (VTK's trackball style).
     before = tab.view.camera_position()
     centre = QPoint(tab.view.width() // 2, tab.view.height() // 2)

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from ais_qt.models.errors import AisError
+from ais_qt.models.inference import DEFAULT_TILE
 from ais_qt.models.progress import Progress
 
 EXAMPLE = ("example:\n  ais-qt segment --model membrane.aisnet --model ribosome.aisnet "
@@ -26,7 +27,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
     p.add_argument("--roi", help="only this box, z0:z1,y0:y1,x0:x1 (parts may be empty: 40:80,,)")
-    p.add_argument("--tile", type=int, default=512, help="tile size for fully convolutional networks (default 512)")
+    p.add_argument("--tile", type=int, default=DEFAULT_TILE,
+                   help=f"largest tile side for fully convolutional networks (default {DEFAULT_TILE})")
     p.add_argument("--plugins", type=Path, help="folder of architecture plugins")
 
 

@@ -16,7 +16,10 @@ from scipy import ndimage
 
 from ais_qt.models.training_set import volume_statistics
 
-DEFAULT_TILE = 512
+# Largest tile side for fully convolutional networks: a 512 px slice plus its reflected border fits
+# in one tile (no overlap work) and a 1024 px slice in 2 x 2 rather than 3 x 3 (measured: 512 px
+# slices 1.7x faster than with 512 px tiles, 1024 px slices 1.2x).
+DEFAULT_TILE = 640
 DEFAULT_MARGIN = 48  # pixels at each tile edge whose predictions are never used (too little context)
 DEFAULT_RAMP = 16  # cross-fade between neighbouring tiles
 

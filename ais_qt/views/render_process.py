@@ -97,15 +97,21 @@ def serve(conn) -> None:
 
     renderer = vtkRenderer()
     renderer.SetBackground(*BACKGROUND)
+    markers = vtkRenderer()  # a layer on top: particle markers stay visible inside their surfaces
+    markers.SetLayer(1)
+    markers.SetActiveCamera(renderer.GetActiveCamera())
+    markers.InteractiveOff()
     window = vtkRenderWindow()
     window.SetOffScreenRendering(True)
+    window.SetNumberOfLayers(2)
     window.AddRenderer(renderer)
+    window.AddRenderer(markers)
     window.SetSize(400, 400)
     interactor = vtkGenericRenderWindowInteractor()
     interactor.SetRenderWindow(window)
     interactor.SetInteractorStyle(vtkInteractorStyleTrackballCamera())
     interactor.Initialize()
-    scene = RenderScene(renderer)
+    scene = RenderScene(renderer, markers)
 
     def frame():
         window.Render()

@@ -29,8 +29,9 @@ def polydata(vertices: np.ndarray, faces: np.ndarray) -> vtkPolyData:
 
 
 class RenderScene:
-    def __init__(self, renderer):
+    def __init__(self, renderer, markers=None):
         self.renderer = renderer
+        self.markers = markers or renderer  # the renderer particle spheres go to
         self.surfaces: dict[str, vtkActor] = {}
         self.slice_actor: vtkActor | None = None
         self.particles_actor: vtkActor | None = None
@@ -83,7 +84,7 @@ class RenderScene:
 
     def set_particles(self, zyx: np.ndarray | None, colour, radius: float) -> None:
         if self.particles_actor is not None:
-            self.renderer.RemoveActor(self.particles_actor)
+            self.markers.RemoveActor(self.particles_actor)
             self.particles_actor = None
         if zyx is None or len(zyx) == 0:
             return
@@ -104,5 +105,5 @@ class RenderScene:
         actor = vtkActor()
         actor.SetMapper(mapper)
         actor.GetProperty().SetColor(*colour)
-        self.renderer.AddActor(actor)
+        self.markers.AddActor(actor)
         self.particles_actor = actor
