@@ -30,6 +30,7 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     from ais_qt.models.meshes import surface, write_obj
     from ais_qt.models.picking import PickSettings, parse_volume
+    from ais_qt.models.segmentation import split_output_name
     from ais_qt.models.tomogram import Tomogram
 
     try:
@@ -46,7 +47,8 @@ def run(args) -> int:
         bar.close()
         if args.units == "angstrom":
             mesh = mesh.scaled(volume.voxel_size)
-        name = args.segmentation.name.split(".")[0].partition("__")[2] or args.segmentation.stem
+        tomogram, feature = split_output_name(args.segmentation)
+        name = feature or tomogram
         write_obj(mesh, args.out, name, args.units)
     except AisError as e:
         print(f"ais-qt mesh: {e}", file=sys.stderr)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ais_qt.models.errors import AisError
-from ais_qt.models.tomogram import Tomogram
+from ais_qt.models.tomogram import Tomogram, shape_text
 from ais_qt.models.volume_writer import uint8_volume
 
 
@@ -21,7 +21,7 @@ def read_label_slices(path: str | os.PathLike, shape: tuple[int, int, int], valu
     labels = Tomogram.open(path)
     try:
         if labels.shape != tuple(shape):
-            raise AisError(path, f"shape {_fmt(labels.shape)} does not match the tomogram's {_fmt(shape)}")
+            raise AisError(path, f"shape {shape_text(labels.shape)} does not match the tomogram's {shape_text(shape)}")
         nz = shape[0]
         if slices is not None:
             bad = [z for z in slices if not 0 <= z < nz]
@@ -70,7 +70,3 @@ def parse_slices(text: str) -> list[int] | None:
         lo, hi = sorted(int(b) for b in bounds) if len(bounds) == 2 else (int(bounds[0]),) * 2
         slices.update(range(lo, hi + 1))
     return sorted(slices)
-
-
-def _fmt(shape) -> str:
-    return " × ".join(str(n) for n in shape)

@@ -56,7 +56,7 @@ def surface(volume, level: float = 128, min_voxels: float = 0, step: int = 1, sm
     """Closed isosurface of ``volume`` (z, y, x) at ``level``; vertices in voxels, x y z order."""
     progress = progress or Progress()
     step = max(1, int(step))
-    data = without_dust(np.asarray(volume), level, min_voxels) if min_voxels > 1 else volume
+    data = without_dust(volume, level, min_voxels)
     nz = data.shape[0]
     slab = max(step, SLAB // step * step)
     margin = math.ceil(4 * smooth) + 1 if smooth > 0 else 0  # gaussian_filter reaches 4 sigma

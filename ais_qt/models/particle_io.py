@@ -17,6 +17,7 @@ import numpy as np
 from ais_qt.models.atomic import atomic_path
 from ais_qt.models.errors import AisError
 from ais_qt.models.picking import Particles
+from ais_qt.models.segmentation import split_output_name, volume_stem
 
 FORMATS = {"star": ".star", "tsv": ".tsv", "tbl": ".tbl", "copick": ".json"}
 
@@ -33,13 +34,12 @@ class Context:
     @classmethod
     def of_segmentation(cls, path: str | os.PathLike, voxel_size, shape) -> Context:
         """`TS_01__Ribosome.mrc` (as `ais-qt segment` names it) -> tomogram TS_01, feature Ribosome."""
-        stem = Path(path).name.split(".")[0]
-        tomogram, _, feature = stem.partition("__")
+        tomogram, feature = split_output_name(path)
         return cls(tomogram, feature or "particle", voxel_size, tuple(shape))
 
 
 def output_path(segmentation: str | os.PathLike, folder: str | os.PathLike, fmt: str) -> Path:
-    return Path(folder) / f"{Path(segmentation).name.split('.')[0]}_coords{FORMATS[fmt]}"
+    return Path(folder) / f"{volume_stem(segmentation)}_coords{FORMATS[fmt]}"
 
 
 def write(particles: Particles, path: str | os.PathLike, context: Context, fmt: str | None = None) -> Path:

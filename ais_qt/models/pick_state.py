@@ -11,9 +11,8 @@ from pathlib import Path
 import numpy as np
 from psygnal import Signal
 
-from ais_qt.models.errors import AisError
 from ais_qt.models.picking import Particles, PickSettings
-from ais_qt.models.tomogram import Tomogram
+from ais_qt.models.segmentation import open_segmentation, split_output_name
 
 SAME = 1.5  # voxels: an automatic pick this close to a removed position is the one that was removed
 
@@ -24,12 +23,10 @@ class PickState:
     def __init__(self, path: str | Path, tomogram_shape: tuple | None = None,
                  fallback_voxel_size: float | None = None):
         self.path = Path(path)
-        self.volume = Tomogram.open(self.path)
-        if tomogram_shape is not None and tuple(self.volume.shape) != tuple(tomogram_shape):
-            raise AisError(self.path, f"is {_shape(self.volume.shape)}, the tomogram is {_shape(tomogram_shape)}: "
-                                      "not its segmentation")
+        self.volume = open_segmentation(self.path, tomogram_shape)
         self.voxel_size = self.volume.voxel_size or fallback_voxel_size
-        self.feature = self.path.name.split(".")[0].partition("__")[2] or self.path.stem
+        tomogram, feature = split_output_name(self.path)
+        self.feature = feature or tomogram
         self.settings = PickSettings()
         self.auto = Particles()
         self.added: list[np.ndarray] = []
@@ -93,7 +90,3 @@ def _nearest(particles: Particles, zyx, radius: float) -> int | None:
     distance = np.linalg.norm(particles.zyx - np.asarray(zyx, float), axis=1)
     index = int(np.argmin(distance))
     return index if distance[index] <= radius else None
-
-
-def _shape(shape) -> str:
-    return "×".join(str(n) for n in shape)

@@ -20,7 +20,7 @@ from ais_qt.models.errors import AisError
 from ais_qt.models.inference import DEFAULT_TILE, SlicePredictor, slice_statistics
 from ais_qt.models.interactions import InteractionGraph
 from ais_qt.models.progress import Progress
-from ais_qt.models.tomogram import VOLUME_SUFFIXES, Tomogram
+from ais_qt.models.tomogram import VOLUME_SUFFIXES, Tomogram, shape_text
 from ais_qt.models.volume_writer import uint8_volume
 
 
@@ -38,6 +38,22 @@ def safe_name(text: str) -> str:
 
 def output_path(tomogram: str | os.PathLike, feature: str, folder: str | os.PathLike) -> Path:
     return Path(folder) / f"{volume_stem(tomogram)}__{safe_name(feature)}.mrc"
+
+
+def split_output_name(path: str | os.PathLike) -> tuple[str, str | None]:
+    """`TS_01__Ribosome.mrc` -> ("TS_01", "Ribosome"); a name not made that way -> (its stem, None)."""
+    stem = volume_stem(path)
+    tomogram, _, feature = stem.partition("__")
+    return (tomogram, feature) if tomogram and feature else (stem, None)
+
+
+def open_segmentation(path: str | os.PathLike, tomogram_shape: tuple | None = None) -> Tomogram:
+    """Open a segmented volume, refusing one whose shape is not the tomogram's."""
+    volume = Tomogram.open(path)
+    if tomogram_shape is not None and tuple(volume.shape) != tuple(tomogram_shape):
+        raise AisError(volume.path, f"is {shape_text(volume.shape)}, the tomogram is {shape_text(tomogram_shape)}: "
+                                    "not its segmentation")
+    return volume
 
 
 def outputs_for(tomogram: str | os.PathLike, folder: str | os.PathLike) -> dict[str, Path]:

@@ -97,6 +97,12 @@ class Session:
         self.box_size = DEFAULT_BOX_SIZE
         self.history.clear()
 
+    def colour_of(self, name: str) -> str | None:
+        """The colour a feature is shown in: its network's, else its annotation feature's."""
+        network = self.networks.for_feature(name)
+        feature = self.features.by_name(name)
+        return network.info.colour if network else feature.colour if feature else None
+
     def find(self, path: str | Path) -> OpenTomogram | None:
         path = Path(path).resolve()
         for item in self.items:

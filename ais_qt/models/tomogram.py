@@ -29,6 +29,11 @@ _MODES = {0: ("int8", 1), 1: ("int16", 2), 2: ("float32", 4), 3: ("complex int16
           4: ("complex float32", 8), 6: ("uint16", 2), 12: ("float16", 2), 101: ("4-bit", 0.5)}
 
 
+def shape_text(shape) -> str:
+    """(40, 512, 512) -> '40 × 512 × 512' (Z × Y × X), for messages and lists."""
+    return " × ".join(str(n) for n in shape)
+
+
 def is_volume_path(path: str | Path) -> bool:
     name = str(path).lower()
     return any(name.endswith(s) for s in VOLUME_SUFFIXES)

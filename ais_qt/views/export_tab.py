@@ -102,13 +102,17 @@ class ExportTab(QWidget):
         if folder:
             self.folder.setText(folder)
 
+    def output_folder(self) -> str:
+        """Where segmentations go (and where the Pick and Render tabs look for them)."""
+        return self.folder.text().strip()
+
     def start(self) -> None:
         tomograms, networks = _ticked(self.tomograms), _ticked(self.networks)
         if not tomograms or not networks:
             self.log.appendPlainText("Tick at least one tomogram and one trained network.")
             return
         graph = self.session.interactions if self.interactions.isChecked() else None
-        self.queue.segment(tomograms, networks, self.folder.text().strip(), graph, self.overwrite.isChecked())
+        self.queue.segment(tomograms, networks, self.output_folder(), graph, self.overwrite.isChecked())
 
     def _running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)

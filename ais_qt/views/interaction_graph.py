@@ -295,8 +295,7 @@ class InteractionGraphView(QGraphicsView):
 
     def toggle_role(self, name: str, role: str) -> None:
         now = not self.graph.roles.get(name, {}).get(role, False)
-        verb = {"emit": "emit", "absorb": "absorb"}[role]
-        self.editor.edit_interactions(f"{'Let' if now else 'Stop letting'} {name} {verb}",
+        self.editor.edit_interactions(f"{'Let' if now else 'Stop letting'} {name} {role}",
                                       lambda g: g.set_role(name, **{role: now}))
 
     def link(self, parent: str, child: str) -> None:

@@ -63,7 +63,7 @@ class MainWindow(QMainWindow):
         self.live = LivePrediction(controller, lambda: self.training.library)
         self.prediction_layer = PredictionLayer(self.slice_view, self.live, session)
         self.particle_layer = ParticleLayer(self.slice_view, self.editor)
-        self.render_tab = RenderTab(self.editor, controller.runner, lambda: self.workflow.export.folder.text().strip(),
+        self.render_tab = RenderTab(self.editor, controller.runner, self.workflow.export.output_folder,
                                     self.slice_view, self.particle_layer)
         self.workflow.addTab(self.render_tab, "Render")
         self.centre.addWidget(self.render_tab.view)
@@ -99,9 +99,7 @@ class MainWindow(QMainWindow):
         self._restore_layout()
 
     def _pick_state(self, state) -> None:
-        feature = self.controller.session.features.by_name(state.feature) if state is not None else None
-        network = self.controller.session.networks.for_feature(state.feature) if state is not None else None
-        colour = network.info.colour if network else feature.colour if feature else None
+        colour = self.controller.session.colour_of(state.feature) if state is not None else None
         if self.particle_layer.state is not None:
             self.particle_layer.state.changed.disconnect(self.render_tab.update_particles)
         self.particle_layer.set_state(state, colour)
@@ -115,8 +113,6 @@ class MainWindow(QMainWindow):
         self.slice_view.view_box.handler = self.particle_layer if picking else self.annotation_layer
         rendering = self.workflow.currentWidget() is self.render_tab
         self.centre.setCurrentWidget(self.render_tab.view if rendering else self.slice_view)
-        if rendering:
-            self.render_tab.update_slice()
 
     def _dock(self, title: str, widget, area) -> QDockWidget:
         dock = QDockWidget(title, self)

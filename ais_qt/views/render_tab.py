@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 from ais_qt.models.errors import AisError
 from ais_qt.models.meshes import Mesh, surface, write_obj
 from ais_qt.models.picking import PickSettings
-from ais_qt.models.segmentation import outputs_for
+from ais_qt.models.segmentation import open_segmentation, outputs_for, split_output_name
 from ais_qt.models.tomogram import Tomogram
 from ais_qt.views.feature_panel import swatch
 from ais_qt.views.vtk_view import VtkView
@@ -145,6 +145,7 @@ class RenderTab(QScrollArea):
         self.screenshot_button.clicked.connect(lambda: self.save_screenshot())
         self.export_button.clicked.connect(lambda: self.export_obj())
         self.view.problem.connect(self.problem)
+        self.view.shown.connect(self.update_slice)
         self.session.current_changed.connect(self._current_changed)
         self._current_changed(self.session.current)
 
@@ -176,8 +177,8 @@ class RenderTab(QScrollArea):
                                                   "Segmentations (*.mrc)")
             if not path:
                 return
-        name = Path(path).name.split(".")[0].partition("__")[2] or Path(path).stem
-        self._add_layer(name, Path(path))
+        tomogram, feature = split_output_name(path)
+        self._add_layer(feature or tomogram, Path(path))
         self._fill_tree()
         self.update_surfaces()
 
@@ -185,19 +186,14 @@ class RenderTab(QScrollArea):
         if name in self.layers and self.layers[name].path == path:
             return
         try:
-            volume = Tomogram.open(path)
-            if self.item is not None and volume.shape != self.item.tomogram.shape:
-                raise AisError(path, f"is {'×'.join(map(str, volume.shape))}, not the shape of the tomogram")
+            volume = open_segmentation(path, self.item.tomogram.shape if self.item is not None else None)
         except AisError as e:
             self.problem.emit(str(e))
             return
         self.layers[name] = Layer(name, path, self._colour(name, len(self.layers)), volume=volume)
 
     def _colour(self, name: str, index: int) -> str:
-        network = self.session.networks.for_feature(name)
-        feature = self.session.features.by_name(name)
-        return network.info.colour if network else feature.colour if feature else \
-            FALLBACK_COLOURS[index % len(FALLBACK_COLOURS)]
+        return self.session.colour_of(name) or FALLBACK_COLOURS[index % len(FALLBACK_COLOURS)]
 
     def _fill_tree(self) -> None:
         current = self.selected()
@@ -301,6 +297,8 @@ class RenderTab(QScrollArea):
 
     # ------------------------------------------------------- slice, picks
     def update_slice(self, *_) -> None:
+        if not self.view.isVisible():
+            return  # not while scrolling elsewhere: the view catches up when it is shown
         item = self.item
         image = None
         if item is not None and self.show_slice.isChecked():

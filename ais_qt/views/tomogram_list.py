@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTree
 
 from ais_qt.models.errors import AisError
 from ais_qt.models.session import OpenTomogram, Session
+from ais_qt.models.tomogram import shape_text
 
 NAME, SHAPE, VOXEL = range(3)
 
@@ -56,8 +57,7 @@ class TomogramList(QTreeWidget):
         self._select(session.current)
 
     def _add(self, item: OpenTomogram) -> None:
-        nz, ny, nx = item.tomogram.shape
-        row = QTreeWidgetItem([item.tomogram.name, f"{nz} × {ny} × {nx}", voxel_text(item)])
+        row = QTreeWidgetItem([item.tomogram.name, shape_text(item.tomogram.shape), voxel_text(item)])
         row.setData(NAME, Qt.UserRole, item)
         row.setFlags(row.flags() | Qt.ItemIsEditable)
         path = item.tomogram.path

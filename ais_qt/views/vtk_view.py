@@ -26,6 +26,7 @@ def rgb(colour: str) -> tuple[float, float, float]:
 
 class VtkView(QWidget):
     problem = Signal(str)
+    shown = Signal()  # the view came on screen: time to bring what it shows up to date
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -94,9 +95,8 @@ class VtkView(QWidget):
     def render(self) -> QImage | None:
         """Render now and keep the frame for painting; returns it."""
         self._timer.stop()
-        if self._call("size", *self._pixels()) is None and not self.client.running:
-            return None
-        reply = self._call("frame")
+        self._call("size", *self._pixels())
+        reply = self._call("frame") if self.client.running else None
         if reply is None:
             return None
         width, height, data = reply
@@ -132,6 +132,7 @@ class VtkView(QWidget):
 
     def showEvent(self, event):
         super().showEvent(event)
+        self.shown.emit()
         self.schedule()
 
     def shutdown(self) -> None:

@@ -35,6 +35,6 @@ class WorkflowTabs(QTabWidget):
         self.addTab(self.models, "Models")
         self.export = ExportTab(editor.session, queue)
         self.addTab(self.export, "Export")
-        self.pick = PickTab(editor, queue.sessions.runner, queue, lambda: self.export.folder.text().strip())
+        self.pick = PickTab(editor, queue.sessions.runner, queue, self.export.output_folder)
         self.addTab(self.pick, "Pick")
 
