@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
+from ais_qt.controllers.tasks import coalescing_timer
 from ais_qt.models.inference import SlicePredictor, slice_statistics
 
 
@@ -30,10 +31,7 @@ class LivePrediction(QObject):
         self.running = False
         self.enabled = True
         self.item = None
-        self.timer = QTimer(self)  # coalesce bursts (e.g. PageDown held) into one request
-        self.timer.setSingleShot(True)
-        self.timer.setInterval(15)
-        self.timer.timeout.connect(self.request)
+        self.timer = coalescing_timer(self, 15, self.request)  # PageDown held: one request, not dozens
         self.session.current_changed.connect(self._attach)
         self.session.networks.added.connect(self._networks_changed)
         self.session.networks.removed.connect(self._networks_changed)

@@ -6,7 +6,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from ais_qt.models.errors import AisError
 from ais_qt.models.progress import Cancelled, Progress
@@ -78,3 +78,13 @@ class TaskRunner(QObject):
     def wait(self, msecs: int = -1) -> bool:
         """Block until all tasks ended (for the screenshot mode and tests, never in the GUI flow)."""
         return self.pool.waitForDone(msecs)
+
+
+def coalescing_timer(parent, msecs: int, slot) -> QTimer:
+    """A restartable single-shot timer: calling ``start()`` often runs ``slot`` once, ``msecs``
+    after the last call (slider drags, bursts of changes within one event-loop pass)."""
+    timer = QTimer(parent)
+    timer.setSingleShot(True)
+    timer.setInterval(msecs)
+    timer.timeout.connect(slot)
+    return timer

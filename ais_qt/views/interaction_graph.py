@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPainterPath, QPainterPathStroker, QPen, QPolygonF
 from PySide6.QtWidgets import (QGraphicsEllipseItem, QGraphicsItem, QGraphicsLineItem, QGraphicsPathItem,
                                QGraphicsRectItem, QGraphicsScene, QGraphicsSimpleTextItem, QGraphicsView, QMenu)
 
+from ais_qt.controllers.tasks import coalescing_timer
 from ais_qt.models.editing import Editor
 from ais_qt.models.interactions import Interaction
 
@@ -210,10 +211,7 @@ class InteractionGraphView(QGraphicsView):
         self.rubber: QGraphicsLineItem | None = None
         # Changes often arrive from inside an item's mouse handler; rebuilding there would delete
         # the item Qt is delivering to, so rebuilds run from the event loop.
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self.rebuild)
+        self._timer = coalescing_timer(self, 0, self.rebuild)
         self._watched = []
         self.graph.changed.connect(self.schedule)
         self.session.networks.added.connect(self._networks_changed)

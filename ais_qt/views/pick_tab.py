@@ -7,11 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton, QScrollArea, QSlider,
                                QSpinBox, QVBoxLayout, QWidget)
 
+from ais_qt.controllers.tasks import coalescing_timer
 from ais_qt.models.errors import AisError
 from ais_qt.models.particle_io import FORMATS, Context, output_path, write
 from ais_qt.models.pick_state import PickState
@@ -120,10 +121,7 @@ class PickTab(QScrollArea):
         self.setWidgetResizable(True)
         self.setFrameShape(QScrollArea.NoFrame)
 
-        self.timer = QTimer(self)  # a slider drag re-picks once it pauses, not at every step
-        self.timer.setSingleShot(True)
-        self.timer.setInterval(250)
-        self.timer.timeout.connect(self.repick)
+        self.timer = coalescing_timer(self, 250, self.repick)  # a slider drag re-picks once it pauses
         self.threshold.valueChanged.connect(self.threshold_spin.setValue)
         self.threshold_spin.valueChanged.connect(self.threshold.setValue)
         self.threshold_spin.valueChanged.connect(self.timer.start)

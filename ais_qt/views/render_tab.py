@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QLabel, QPushButton, QScrollArea, QSlider, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
+from ais_qt.controllers.tasks import coalescing_timer
 from ais_qt.models.errors import AisError
 from ais_qt.models.meshes import Mesh, surface, write_obj
 from ais_qt.models.picking import PickSettings
@@ -128,10 +129,7 @@ class RenderTab(QScrollArea):
         self.setWidgetResizable(True)
         self.setFrameShape(QScrollArea.NoFrame)
 
-        self.timer = QTimer(self)  # slider drags recompute once they pause
-        self.timer.setSingleShot(True)
-        self.timer.setInterval(200)
-        self.timer.timeout.connect(self.update_surfaces)
+        self.timer = coalescing_timer(self, 200, self.update_surfaces)  # slider drags recompute once they pause
         self.level.valueChanged.connect(self._level_moved)
         for signal in (self.dust.valueChanged, self.quality.currentIndexChanged, self.smooth.toggled):
             signal.connect(self.timer.start)

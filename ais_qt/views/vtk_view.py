@@ -10,10 +10,11 @@ rotating and zooming behave as in any VTK viewer.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from ais_qt.controllers.tasks import coalescing_timer
 from ais_qt.views.render_process import RenderClient, RenderError
 
 BUTTONS = {Qt.LeftButton: "left", Qt.RightButton: "right", Qt.MiddleButton: "middle"}
@@ -37,10 +38,7 @@ class VtkView(QWidget):
         self.scene: dict[str, tuple] = {}  # what the render process should show, replayed if it restarts
         self.surfaces: set[str] = set()
         self.frame: QImage | None = None
-        self._timer = QTimer(self)  # many changes in one event-loop pass render once
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self.render)
+        self._timer = coalescing_timer(self, 0, self.render)  # many changes in one pass: one frame
 
     # ---------------------------------------------------------------- scene
     def _send(self, key: str, *message) -> None:
