@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +13,10 @@ from ais_qt.models.tomogram import Tomogram, shape_text
 from ais_qt.models.volume_writer import uint8_volume
 
 
-def read_label_slices(path: str | os.PathLike, shape: tuple[int, int, int], value: int,
+def read_label_slices(path: str | os.PathLike, shape: tuple[int, int, int], value: int | Sequence[int],
                       slices: list[int] | None = None) -> dict[int, np.ndarray]:
-    """Masks (labels == value) per slice, for the chosen slices or every slice holding that value.
+    """Masks (labels == value, or any of several values) per slice, for the chosen slices or every
+    slice holding the value(s).
 
     Reads the volume slice by slice (memory-mapped), so a big label volume costs little memory.
     """
@@ -27,17 +29,22 @@ def read_label_slices(path: str | os.PathLike, shape: tuple[int, int, int], valu
             bad = [z for z in slices if not 0 <= z < nz]
             if bad:
                 raise AisError(path, f"slices {bad} are outside 0..{nz - 1}")
+        values = sorted({int(v) for v in np.atleast_1d(value)})
         masks = {}
         for z in (range(nz) if slices is None else sorted(set(slices))):
-            mask = np.asarray(labels.data[z]) == value
+            mask = np.isin(np.asarray(labels.data[z]), values)
             if mask.any() or slices is not None:
                 masks[z] = mask
         if not any(m.any() for m in masks.values()):
             where = "the chosen slices" if slices is not None else "the volume"
-            raise AisError(path, f"has no voxels with label value {value} in {where}")
+            raise AisError(path, f"has no voxels with label value {values_text(values)} in {where}")
         return masks
     finally:
         labels.close()
+
+
+def values_text(values: Sequence[int]) -> str:
+    return ", ".join(str(v) for v in values)
 
 
 def write_label_volume(masks: dict[int, np.ndarray], shape: tuple[int, int, int],
@@ -59,14 +66,21 @@ def parse_slices(text: str) -> list[int] | None:
     text = text.strip().lower()
     if text in ("", "all"):
         return None
-    slices: set[int] = set()
+    return parse_numbers(text, "slice number")
+
+
+def parse_numbers(text: str, noun: str) -> list[int]:
+    """"4, 6-8" -> [4, 6, 7, 8] (sorted, each once); ``noun`` names one item in error messages."""
+    numbers: set[int] = set()
     for part in text.replace(";", ",").split(","):
         part = part.strip()
         if not part:
             continue
         bounds = part.split("-")
         if len(bounds) > 2 or not all(b.strip().isdigit() for b in bounds):
-            raise AisError(None, f"'{part}' is not a slice number or range (e.g. 10, 40, 80-85)")
+            raise AisError(None, f"'{part}' is not a {noun} or range (e.g. 10, 40, 80-85)")
         lo, hi = sorted(int(b) for b in bounds) if len(bounds) == 2 else (int(bounds[0]),) * 2
-        slices.update(range(lo, hi + 1))
-    return sorted(slices)
+        numbers.update(range(lo, hi + 1))
+    if not numbers:
+        raise AisError(None, f"'{text}' names no {noun}")
+    return sorted(numbers)

@@ -14,7 +14,7 @@ import numpy as np
 
 from ais_qt.models.architectures import ArchitectureLibrary
 from ais_qt.models.editing import Editor
-from ais_qt.models.label_volumes import read_label_slices
+from ais_qt.models.label_volumes import read_label_slices, values_text
 from ais_qt.models.progress import Progress
 from ais_qt.models.session import Session
 from ais_qt.models.training import TrainSettings, train
@@ -30,12 +30,13 @@ def grid_centres(length: int, box: int) -> list[int]:
     return [spare // 2 + box // 2 + i * box for i in range(count)]
 
 
-def train_from_labels(tomogram: str | os.PathLike, labels: str | os.PathLike, label_value: int,
+def train_from_labels(tomogram: str | os.PathLike, labels: str | os.PathLike, label_value: int | list[int],
                       out: str | os.PathLike, slices: list[int] | None = None, box_size: int = 64,
                       feature: str | None = None, colour: str | None = None,
                       options: TrainingSetOptions | None = None, settings: TrainSettings | None = None,
                       plugin_folder: str | os.PathLike | None = None, progress: Progress | None = None):
-    """Train a network for one label value of a label volume and save it; returns (path, network)."""
+    """Train a network for one label value (or several together) of a label volume and save it;
+    returns (path, network)."""
     progress = progress or Progress()
     session = Session()
     editor = Editor(session)
@@ -44,7 +45,7 @@ def train_from_labels(tomogram: str | os.PathLike, labels: str | os.PathLike, la
     if slices is None and len(masks) > MAX_AUTO_SLICES:
         keep = np.linspace(0, len(masks) - 1, MAX_AUTO_SLICES).round().astype(int)
         masks = {z: masks[z] for z in np.array(sorted(masks))[keep]}
-    name = feature or f"Label {label_value}"
+    name = feature or f"Label {values_text(np.atleast_1d(label_value))}"
     target = editor.add_feature(name, colour)
     editor.set_slice_masks("labels", item, target.id, masks)
     session.box_size = box_size

@@ -1,0 +1,263 @@
+"""Accuracy at the defaults, as a user works, against the original Ais and an intensity floor.
+
+Protocol, per (volume, feature) row: label 3 slices (about 1/4, 1/2 and 3/4 of the depth) from the
+ground-truth label volume, lay training boxes over them as `ais-qt train` does, train at the
+default settings, segment the whole volume, and score every slice at least 3 slices away from a
+labelled one. Each row is trained with two seeds; the table shows the worse (a user trains once
+and must not be unlucky) and the spread.
+
+Columns: Dice at the network's default threshold (its slider's start, 128 of 255 in written
+volumes); the best Dice over all thresholds (what a perfect threshold would add); training and
+segmentation seconds. The floor is the best single intensity threshold of the Gaussian-smoothed
+volume (either polarity), chosen by looking at the answer.
+
+With --ais-python, the original Ais trains on the same boxes (written as its .scnt training set by
+its own code, 128 px boxes whose outer margin is its *ignore* label, as `ais extract` makes them)
+with its own defaults except the epochs, which are cut to Ais-Qt's training wall-clock time, and
+segments with its own code. Its results are kept in bench/results/ais_quality.json with its version
+and the date, and reused by later runs (--ais-rerun to redo them).
+
+    python bench/quality.py                      # every row, 2 seeds, Ais from the results file
+    python bench/quality.py --quick              # one row, few epochs: a smoke test of the bench
+    python bench/quality.py --rows synthetic-0.5-membrane --ais-python ~/aisvenv/bin/python
+    python bench/quality.py --set loss=bce       # a variant (marked in the table), for recipe work
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import mrcfile
+import numpy as np
+from scipy import ndimage
+
+from ais_qt.models.sample import ensure_sample, sample_paths
+from ais_qt.models.segmentation import segment_volume
+from ais_qt.models.tomogram import Tomogram
+from ais_qt.models.train_from_labels import train_from_labels
+from ais_qt.models.training import TrainSettings
+from ais_qt.models.training_set import TrainingSetOptions
+
+HERE = Path(__file__).resolve().parent
+SHARED = Path(os.environ.get("AIS_QT_SHARED_DATA", HERE.parents[1] / "shared" / "data")) / "synthetic_mixed_10A"
+RESULTS = HERE / "results" / "ais_quality.json"
+sys.path.insert(0, str(HERE))
+from runs import run_json  # noqa: E402
+
+GAP = 3  # scored slices are at least this far from a labelled one
+SEEDS = (1, 2)
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    volume: Path
+    labels: Path
+    values: tuple[int, ...]
+    feature: str
+
+
+def rows() -> list[Row]:
+    out = []
+    if SHARED.exists():
+        features = (("membrane", (1,)), ("microtubule", (2,)), ("actin", (3,)), ("proteins", (4, 5, 6, 7)))
+        for snr in ("0.5", "0.1"):
+            for feature, values in features:
+                out.append(Row(f"synthetic-{snr}-{feature}", SHARED / f"tomogram_snr{snr}.mrc",
+                               SHARED / "labels.mrc.gz", values, feature.capitalize()))
+    sample = sample_paths()
+    for feature, value in (("Membrane", 1), ("Microtubule", 2), ("Ribosome", 4)):
+        out.append(Row(f"sample-{feature.lower()}", sample["tomogram"], sample["labels"], (value,), feature))
+    return out
+
+
+def labelled_slices(depth: int) -> list[int]:
+    return [round(depth * f) for f in (0.25, 0.5, 0.75)]
+
+
+def scored_slices(depth: int, labelled: list[int]) -> np.ndarray:
+    z = np.arange(depth)
+    return z[np.min(np.abs(z[:, None] - np.array(labelled)[None]), axis=1) >= GAP]
+
+
+def truth_of(row: Row, zs: np.ndarray) -> np.ndarray:
+    labels = Tomogram.open(row.labels)
+    try:
+        return np.isin(np.asarray(labels.data[zs]), row.values)
+    finally:
+        labels.close()
+
+
+def dice_curve(values: np.ndarray, truth: np.ndarray, levels: int = 256) -> np.ndarray:
+    """Dice of (values >= t) for every integer t in 0..levels-1, from two histograms."""
+    v = np.clip(values, 0, levels - 1).astype(np.int64).ravel()
+    t = truth.ravel()
+    positive = np.bincount(v[t], minlength=levels)
+    every = np.bincount(v, minlength=levels)
+    tp = np.cumsum(positive[::-1])[::-1]  # true voxels at or above each level
+    predicted = np.cumsum(every[::-1])[::-1]
+    return 2 * tp / np.maximum(predicted + t.sum(), 1)
+
+
+def score(segmentation: Path, truth: np.ndarray, zs: np.ndarray, threshold: int) -> tuple[float, float]:
+    """(Dice at the threshold, best Dice over thresholds) on the scored slices of a 0..255 volume."""
+    volume = Tomogram.open(segmentation)
+    try:
+        values = np.asarray(volume.data[zs], dtype=np.float32)
+    finally:
+        volume.close()
+    if values.max() <= 1.0:  # a float probability map
+        values = values * 255
+    curve = dice_curve(np.round(values), truth)
+    return float(curve[threshold]), float(curve[1:].max())
+
+
+def intensity_floor(row: Row, truth: np.ndarray, zs: np.ndarray) -> float:
+    """Best Dice of one threshold on the Gaussian-smoothed volume (σ 1.5 px), either polarity."""
+    volume = Tomogram.open(row.volume)
+    try:
+        data = np.asarray(volume.data[zs], dtype=np.float32)
+    finally:
+        volume.close()
+    smooth = np.stack([ndimage.gaussian_filter(s, 1.5) for s in data])
+    edges = np.percentile(smooth, np.linspace(0, 100, 257)[1:-1])
+    ranks = np.searchsorted(edges, smooth)  # 0..255 by quantile
+    return float(max(dice_curve(ranks, truth).max(), dice_curve(255 - ranks, truth).max()))
+
+
+# ------------------------------------------------------------------- Ais-Qt
+def ours(row: Row, seed: int, overrides: dict, folder: Path) -> dict:
+    volume = Tomogram.open(row.volume)
+    depth = volume.shape[0]
+    volume.close()
+    labelled = labelled_slices(depth)
+    settings, options = TrainSettings(seed=seed), TrainingSetOptions("", seed=seed)
+    for name, value in overrides.items():
+        if name.startswith("param."):  # an architecture parameter, e.g. param.batch_norm=true
+            settings.params[name[6:]] = value
+            continue
+        target = settings if hasattr(settings, name) else options
+        setattr(target, name, type(getattr(target, name))(value) if not isinstance(getattr(target, name), bool)
+                else value.lower() in ("1", "true", "yes"))
+    started = time.perf_counter()
+    model, network = train_from_labels(row.volume, row.labels, list(row.values), folder / f"{row.name}-{seed}.aisnet",
+                                       labelled, feature=row.feature, options=options, settings=settings)
+    trained = time.perf_counter() - started
+    started = time.perf_counter()
+    (output,) = segment_volume(row.volume, [network], folder / f"seg-{seed}", overwrite=True)
+    segmented = time.perf_counter() - started
+    zs = scored_slices(depth, labelled)
+    truth = truth_of(row, zs)
+    at_default, best = score(output, truth, zs, round(network.info.threshold * 255))
+    return {"dice": at_default, "best": best, "train_s": trained, "segment_s": segmented,
+            "threshold": network.info.threshold, "warning": network.info.metrics.get("warning")}
+
+
+# ---------------------------------------------------------------------- Ais
+def ais(row: Row, ais_python: str, seconds: float, folder: Path) -> dict:
+    """Ais trains on the same boxes for about ``seconds`` of wall-clock time and segments."""
+    volume = Tomogram.open(row.volume)
+    depth, voxel = volume.shape[0], volume.voxel_size
+    labelled = labelled_slices(depth)
+    copy = folder / f"{Path(row.volume).name.split('.')[0]}.mrc"
+    with mrcfile.new(copy, overwrite=True) as mrc:  # Ais reads int8 as unsigned: give it float32
+        mrc.set_data(np.asarray(volume.data, dtype=np.float32))
+        mrc.voxel_size = voxel
+    volume.close()
+    labels = Tomogram.open(row.labels)
+    masks = np.isin(np.asarray(labels.data[labelled]), row.values)
+    labels.close()
+    boxes = folder / "boxes.npz"
+    np.savez(boxes, masks=masks, slices=np.array(labelled), box=64)
+    result = run_json([ais_python, str(HERE / "reference" / "ais_quality.py"), str(copy), str(boxes), row.feature,
+                       str(seconds), str(folder / "ais")])
+    zs = scored_slices(depth, labelled)
+    at_default, best = score(Path(result["output"]), truth_of(row, zs), zs, 128)
+    return {"dice": at_default, "best": best, "train_s": result["train_s"], "segment_s": result["segment_s"],
+            "epochs": result["epochs"], "version": result["version"], "date": date.today().isoformat()}
+
+
+# -------------------------------------------------------------------- table
+def table(results: dict, floors: dict, ais_results: dict) -> str:
+    lines = ["| row | Dice @ default | spread | best Dice | train s | segment s | Ais Dice @ 128 | Ais best | "
+             "Ais train s (epochs) | floor |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, runs in results.items():
+        worst = min(runs, key=lambda r: r["dice"])
+        spread = max(r["dice"] for r in runs) - worst["dice"]
+        a = ais_results.get(name)
+        ais_cells = (f"{a['dice']:.2f} | {a['best']:.2f} | {a['train_s']:.0f} ({a['epochs']})" if a else "- | - | -")
+        lines.append(f"| {name} | {worst['dice']:.2f} | {spread:.2f} | {min(r['best'] for r in runs):.2f} | "
+                     f"{max(r['train_s'] for r in runs):.0f} | {max(r['segment_s'] for r in runs):.1f} | "
+                     f"{ais_cells} | {floors[name]:.2f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", help="comma-separated row names (default: all; see --list)")
+    parser.add_argument("--list", action="store_true", help="list the rows and exit")
+    parser.add_argument("--seeds", default=",".join(map(str, SEEDS)), help="training seeds, one training each "
+                        "(default 1,2)")
+    parser.add_argument("--quick", action="store_true", help="one row, one seed, 2 epochs: smoke-tests the bench")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="change a training default (a variant, marked in the output)")
+    parser.add_argument("--ais-python", help="interpreter of a virtual environment with ais-cryoet installed")
+    parser.add_argument("--ais-rerun", action="store_true", help="run Ais again even where results are kept")
+    parser.add_argument("--json", type=Path, help="also write every number to this file")
+    args = parser.parse_args()
+    ensure_sample()
+    available = rows()
+    if args.list:
+        print("\n".join(r.name for r in available))
+        return
+    chosen = available
+    if args.rows:
+        wanted = args.rows.split(",")
+        chosen = [r for r in available if r.name in wanted]
+        missing = set(wanted) - {r.name for r in chosen}
+        if missing:
+            sys.exit(f"unknown or unavailable rows: {', '.join(sorted(missing))}")
+    overrides = dict(item.split("=", 1) for item in args.set)
+    seeds = tuple(int(s) for s in args.seeds.split(","))
+    if args.quick:
+        chosen, seeds = chosen[-1:], seeds[:1]
+        overrides.setdefault("epochs", "2")
+        overrides.setdefault("min_steps", "20")
+    if overrides:
+        print(f"variant: {', '.join(f'{k}={v}' for k, v in overrides.items())} (not the defaults)")
+    kept = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results, floors = {}, {}
+    for row in chosen:
+        with tempfile.TemporaryDirectory() as folder:
+            results[row.name] = [ours(row, seed, overrides, Path(folder)) for seed in seeds]
+            volume = Tomogram.open(row.volume)
+            depth = volume.shape[0]
+            volume.close()
+            zs = scored_slices(depth, labelled_slices(depth))
+            floors[row.name] = intensity_floor(row, truth_of(row, zs), zs)
+            if args.ais_python and (args.ais_rerun or row.name not in kept):
+                budget = max(r["train_s"] for r in results[row.name])
+                kept[row.name] = ais(row, args.ais_python, budget, Path(folder))
+                RESULTS.parent.mkdir(exist_ok=True)
+                RESULTS.write_text(json.dumps(kept, indent=1))
+        for r in results[row.name]:
+            note = f"; {r['warning']}" if r.get("warning") else ""
+            print(f"{row.name}: Dice {r['dice']:.3f} at {r['threshold']:.2f}, best {r['best']:.3f}, "
+                  f"{r['train_s']:.0f} s training, {r['segment_s']:.1f} s segmenting{note}", flush=True)
+    print()
+    print(table(results, floors, {k: v for k, v in kept.items() if k in results}))
+    if args.json:
+        args.json.write_text(json.dumps({"results": results, "floors": floors, "overrides": overrides}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
