@@ -322,6 +322,7 @@ def test_retraining_never_touches_the_live_network_off_the_gui_thread():
     first.changed.connect(lambda: events.append(1))
     again = train(tiny_set(), TrainSettings(architecture="unet_light", epochs=1, batch_size=8), library, network=first)
     assert again is not first and first.model is model_before and not events  # untouched in the worker
-    assert (again.info.threshold, again.info.colour) == (0.7, "#123456")  # display settings carried over
+    assert again.info.colour == "#123456"  # display settings carried over...
+    assert again.info.threshold == 0.5  # ...but not the threshold: new weights, new (calibrated) boundary
     first.adopt(again)  # what the controller does on the GUI thread
-    assert first.model is again.model and first.info.threshold == 0.7 and events == [1]
+    assert first.model is again.model and first.info.threshold == 0.5 and events == [1]

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from ais_qt.models.errors import AisError
-from ais_qt.models.label_volumes import parse_slices
+from ais_qt.models.label_volumes import parse_numbers, parse_slices
 from ais_qt.models.progress import Progress
-from ais_qt.models.training import LOSSES, TrainSettings
+from ais_qt.models.training import AUTO_EPOCHS, LOSSES, TrainSettings
 from ais_qt.models.training_set import NORMALISATIONS, TrainingSetOptions
 
 EXAMPLE = ("example:\n  ais-qt train TS_01.mrc --labels TS_01_membrane.mrc --label-value 1 "
@@ -23,24 +23,37 @@ def add_parser(subparsers) -> None:
                               epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("tomogram", type=Path)
     p.add_argument("--labels", type=Path, required=True, help="label or mask volume of the same shape (.mrc)")
-    p.add_argument("--label-value", type=int, required=True, help="voxels with this value are the feature")
+    p.add_argument("--label-value", required=True,
+                   help="voxels with this value are the feature; several together as 4,5,6,7 or 4-7")
     p.add_argument("--slices", help="slices to train on, e.g. 10,40,80-85 (default: up to 20 labelled slices)")
     p.add_argument("--box-size", type=int, default=64, help="box and tile size in pixels (default 64)")
     p.add_argument("--arch", default="unet", help="architecture key or title (default unet)")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="architecture parameter, e.g. --param depth=3 (repeatable)")
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--learning-rate", type=float, default=1e-3)
-    p.add_argument("--validation-split", type=float, default=0.0)
-    p.add_argument("--loss", choices=LOSSES, default="bce")
-    p.add_argument("--copies", type=int, default=10, help="orientations per positive box (default 10)")
-    p.add_argument("--negative-ratio", type=float, default=1.3, help="negative tiles per positive tile")
-    p.add_argument("--normalisation", choices=NORMALISATIONS, default="tile")
+    # Defaults come from the settings objects, so the command line and the GUI train alike.
+    settings, options = TrainSettings(), TrainingSetOptions("")
+    p.add_argument("--epochs", type=int, default=settings.epochs,
+                   help=f"(default: {AUTO_EPOCHS}, or more for small training sets so that at least "
+                        f"{settings.min_steps} batches are seen)")
+    p.add_argument("--batch-size", type=int, default=settings.batch_size, help=f"(default {settings.batch_size})")
+    p.add_argument("--learning-rate", type=float, default=settings.learning_rate,
+                   help=f"(default {settings.learning_rate:g})")
+    p.add_argument("--validation-split", type=float, default=settings.validation_split,
+                   help=f"fraction of boxes held back to validate and calibrate (default {settings.validation_split:g})")
+    p.add_argument("--loss", choices=LOSSES, default=settings.loss, help=f"(default {settings.loss})")
+    p.add_argument("--copies", type=int, default=options.copies,
+                   help=f"orientations per positive box (default {options.copies})")
+    p.add_argument("--negative-ratio", type=float, default=options.negative_ratio,
+                   help=f"negative tiles per positive tile (default {options.negative_ratio:g})")
+    p.add_argument("--normalisation", choices=NORMALISATIONS, default=options.normalisation)
+    p.add_argument("--augment-intensity", action="store_true", default=options.intensity_augmentation,
+                   help="also vary contrast, offset, blur and noise in each copy")
+    p.add_argument("--no-calibration", action="store_true",
+                   help="keep the raw output (by default 0.5 is made the best threshold on held-back tiles)")
     p.add_argument("--feature", help="feature name stored in the model (default 'Label V')")
     p.add_argument("--colour", help="feature colour, #rrggbb")
     p.add_argument("--plugins", type=Path, help="folder of architecture plugins")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=settings.seed)
     p.add_argument("--out", type=Path, required=True, help="model file to write (.aisnet)")
 
 
@@ -48,6 +61,7 @@ def run(args) -> int:
     try:
         params = dict(_param(text) for text in args.param)
         slices = parse_slices(args.slices) if args.slices else None
+        values = parse_numbers(args.label_value, "label value")
         from ais_qt.models.architectures import ArchitectureLibrary
 
         arch = ArchitectureLibrary(args.plugins).find(args.arch)
@@ -56,22 +70,25 @@ def run(args) -> int:
         return 2
     settings = TrainSettings(architecture=arch.key, params=params, epochs=args.epochs, batch_size=args.batch_size,
                              learning_rate=args.learning_rate, validation_split=args.validation_split,
-                             loss=args.loss, seed=args.seed)
+                             loss=args.loss, calibrate=not args.no_calibration, seed=args.seed)
     options = TrainingSetOptions("", copies=args.copies, negative_ratio=args.negative_ratio,
-                                 normalisation=args.normalisation, seed=args.seed)
+                                 normalisation=args.normalisation, intensity_augmentation=args.augment_intensity,
+                                 seed=args.seed)
     printer = _Printer(args.epochs)
     from ais_qt.models.train_from_labels import train_from_labels
 
     try:
-        path, network = train_from_labels(args.tomogram, args.labels, args.label_value, args.out, slices,
+        path, network = train_from_labels(args.tomogram, args.labels, values, args.out, slices,
                                           args.box_size, args.feature, args.colour, options, settings,
                                           args.plugins, Progress(printer.progress, printer.event))
     except AisError as e:
         print(f"\nais-qt train: {e}", file=sys.stderr)
         return 1
-    metrics = network.info.metrics
-    if metrics:
-        print(f"validation Dice {metrics['dice']:.3f}, IoU {metrics['iou']:.3f} on {metrics['validation_tiles']} tiles")
+    from ais_qt.models.training import result_text
+
+    summary = result_text(network.info)
+    if summary:
+        print(summary, file=sys.stderr if network.info.metrics.get("warning") else sys.stdout)
     print(f"saved {path}")
     return 0
 
@@ -100,5 +117,5 @@ class _Printer:
         elif "epoch_end" in payload:
             val = f", validation loss {payload['val_loss']:.4f}" if payload.get("val_loss") is not None else ""
             start, clear = ("\r", "\033[K") if self.tty else ("", "")
-            print(f"{start}epoch {payload['epoch_end']}/{self.epochs}: loss {payload['loss']:.4f}{val}{clear}",
-                  flush=True)
+            epochs = payload.get("epochs", self.epochs)  # small training sets train for more epochs
+            print(f"{start}epoch {payload['epoch_end']}/{epochs}: loss {payload['loss']:.4f}{val}{clear}", flush=True)

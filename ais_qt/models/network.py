@@ -47,7 +47,8 @@ class NetworkInfo:
     absorb: bool = False
     training: dict = field(default_factory=dict)  # settings and training-set summary
     history: dict = field(default_factory=dict)  # loss / val_loss per epoch, batch_loss
-    metrics: dict = field(default_factory=dict)  # dice, iou on validation tiles
+    metrics: dict = field(default_factory=dict)  # dice, iou on validation tiles; "warning" when empty
+    calibration: dict = field(default_factory=dict)  # models/calibration.py's report; {} before calibration
     created: str = ""
     app_version: str = __version__
 
@@ -55,7 +56,7 @@ class NetworkInfo:
         """The same facts under the names Ais uses in its .scnm metadata (for exchange)."""
         colour = [int(self.colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
         return {"title": self.feature, "colour": colour, "apix": self.voxel_size or 0.0, "box_size": self.tile_size,
-                "arch": self.architecture_title, "epochs": self.training.get("epochs"),
+                "arch": self.architecture_title, "epochs": self.training.get("epochs_run", self.training.get("epochs")),
                 "batch_size": self.training.get("batch_size"), "threshold": self.threshold,
                 "n_copies": self.training.get("copies"), "emit": self.emit, "absorb": self.absorb,
                 "loss": self.training.get("loss"), "normalization": self.normalisation, "model_depth": 1}

@@ -14,38 +14,79 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ais_qt.models.backend import keras
+from ais_qt.models.calibration import calibrate
 from ais_qt.models.errors import AisError
 from ais_qt.models.network import Network, history_to_json, new_info
 from ais_qt.models.progress import Progress
 from ais_qt.models.training_set import TrainingSet
 
-LOSSES = ("bce", "dice")
+LOSSES = ("bce+dice", "bce", "dice")
+AUTO_EPOCHS = 20
+IGNORE = 2  # label value for pixels the user did not decide on: they add nothing to the loss
 
 
 @dataclass
 class TrainSettings:
     architecture: str = "unet"
     params: dict = field(default_factory=dict)
-    epochs: int = 20
+    epochs: int | None = None  # None: automatic, see epochs_for
     batch_size: int = 32
     learning_rate: float = 1e-3
-    validation_split: float = 0.0
-    loss: str = "bce"
+    validation_split: float = 0.15  # whole boxes held back: best epoch, calibration, the Dice shown
+    loss: str = "bce+dice"
+    calibrate: bool = True  # make 0.5 the Dice-best threshold on held-back tiles (models/calibration.py)
+    # Automatic epochs: a few positive boxes make an epoch of two or three batches, and 20 such
+    # epochs never leave the all-background start (microtubules in 3 slices: Dice 0), so small
+    # sets train for more epochs, until at least min_steps batches have been seen.
+    min_steps: int = 600
     seed: int = 0
+
+    def epochs_for(self, batches: int) -> int:
+        """The epochs to train: as set, or automatically AUTO_EPOCHS or more (see min_steps)."""
+        if self.epochs:
+            return int(self.epochs)
+        return max(AUTO_EPOCHS, -(-self.min_steps // max(batches, 1)))
+
+
+def _known(y_true):
+    """(target, weight): ignored pixels (label 2) get weight 0 and target 0."""
+    ops = keras().ops
+    weight = ops.cast(y_true < 1.5, "float32")
+    return y_true * weight, weight
+
+
+def bce_loss(y_true, y_pred):
+    ops = keras().ops
+    target, weight = _known(y_true)
+    p = ops.clip(y_pred, 1e-7, 1 - 1e-7)
+    bce = -(target * ops.log(p) + (1 - target) * ops.log(1 - p))
+    return ops.sum(bce * weight) / ops.maximum(ops.sum(weight), 1.0)
 
 
 def dice_loss(y_true, y_pred):
     """Soft Dice over the whole batch. Per tile it would reward predicting nothing: every empty
     negative tile would score a perfect 1, and training collapses to background."""
     ops = keras().ops
-    intersection = ops.sum(y_true * y_pred)
-    total = ops.sum(y_true) + ops.sum(y_pred)
+    target, weight = _known(y_true)
+    intersection = ops.sum(target * y_pred * weight)
+    total = ops.sum(target) + ops.sum(y_pred * weight)
     return 1.0 - (2.0 * intersection + 1.0) / (total + 1.0)
 
 
+def bce_dice_loss(y_true, y_pred):
+    """Cross-entropy keeps every pixel's probability honest; Dice keeps thin, rare features from
+    being starved by the background (cross-entropy alone left membranes at probability 0.2-0.3)."""
+    return bce_loss(y_true, y_pred) + dice_loss(y_true, y_pred)
+
+
+LOSS_FUNCTIONS = {"bce+dice": bce_dice_loss, "bce": bce_loss, "dice": dice_loss}
+
+
 def dice_iou(truth: np.ndarray, prediction: np.ndarray, threshold: float = 0.5) -> tuple[float, float]:
-    """Dice and IoU of thresholded predictions over a whole set (1.0 when both are empty)."""
-    t, p = truth > 0.5, prediction > threshold
+    """Dice and IoU of thresholded predictions over a whole set (1.0 when both are empty);
+    ignored pixels (label 2) do not count."""
+    known = truth < IGNORE
+    t, p = (truth > 0.5) & known, (prediction > threshold) & known
     inter, union, total = np.logical_and(t, p).sum(), np.logical_or(t, p).sum(), t.sum() + p.sum()
     if total == 0:
         return 1.0, 1.0
@@ -88,7 +129,7 @@ class _Monitor:
         monitored = val_loss if val_loss is not None else loss
         if monitored < self.best:
             self.best, self.best_weights = monitored, self.model.get_weights()
-        self.progress.event({"epoch_end": self.epoch + 1, "loss": loss, "val_loss": val_loss})
+        self.progress.event({"epoch_end": self.epoch + 1, "epochs": self.epochs, "loss": loss, "val_loss": val_loss})
         self.epoch += 1
         self.epoch_losses = []
 
@@ -100,6 +141,42 @@ class _Monitor:
                 self.model.set_weights(self.best_weights)
         elif not self.stopped and self.best_weights is not None:
             self.model.set_weights(self.best_weights)
+
+
+def emptiness_warning(model, training_set: TrainingSet, threshold: float) -> str | None:
+    """A sentence for the user when the network finds nothing (or everything) on its own positive
+    tiles at its threshold, with what to try; None when its output looks like a segmentation."""
+    positive = training_set.positive
+    if not positive.any():
+        return None
+    take = np.flatnonzero(positive)[:256]
+    x, y = training_set.x[take], training_set.y[take]
+    known = y < IGNORE
+    predicted = (np.asarray(model.predict(x, batch_size=32, verbose=0)) > threshold) & known
+    truth = (y > 0.5) & known
+    found, expected, pixels = int(predicted.sum()), int(truth.sum()), int(known.sum())
+    if found < 0.05 * expected:
+        return (f"the network finds almost nothing on its own positive boxes at threshold {threshold:.2f} "
+                f"({found} of {expected} annotated pixels): try more epochs, the Dice loss, more positive "
+                f"boxes, or a lower threshold")
+    if found > 0.9 * pixels and expected < 0.5 * pixels:
+        return (f"the network marks almost everything on its positive boxes at threshold {threshold:.2f}: "
+                f"add negative boxes (empty boxes, or other features' boxes as negatives) and train again")
+    return None
+
+
+def result_text(info) -> str:
+    """What training gave, in a sentence or two for the GUI and the command line."""
+    parts = []
+    metrics, calibration = info.metrics, info.calibration
+    if "dice" in metrics:
+        parts.append(f"Dice {metrics['dice']:.2f} on {metrics['validation_tiles']} held-back tiles at threshold "
+                     f"{info.threshold:.2f}.")
+    if calibration.get("shift"):
+        parts.append(f"Calibrated: its best threshold {calibration['found']:.2f} is now 0.50.")
+    if metrics.get("warning"):
+        parts.append(f"Warning: {metrics['warning']}.")
+    return " ".join(parts)
 
 
 def _duration(seconds: float) -> str:
@@ -129,7 +206,7 @@ def train(training_set: TrainingSet, settings: TrainSettings, library, progress:
     progress.report(0, f"Building {arch.title}")
     model = arch.create(s, settings.params)
     batches = int(np.ceil(len(train_part) / settings.batch_size))
-    monitor = _Monitor(model, progress, settings.epochs, batches)
+    monitor = _Monitor(model, progress, settings.epochs_for(batches), batches)
     if arch.adversarial:
         _train_adversarial(arch, model, train_part, val_part, settings, monitor)
     else:
@@ -146,13 +223,24 @@ def train(training_set: TrainingSet, settings: TrainSettings, library, progress:
     info.training = {**asdict(settings), "copies": meta.get("copies"), "negative_ratio": meta.get("negative_ratio"),
                      "tiles": len(training_set), "positive_boxes": meta.get("positive_boxes"),
                      "negative_boxes": meta.get("negative_boxes"), "stopped_early": monitor.stopped,
+                     "epochs_run": monitor.epoch,
                      "seconds": round(time.perf_counter() - monitor.started, 1)}
     info.history = history_to_json(monitor.history)
+    check = val_part if val_part is not None else training_set
+    if settings.calibrate and not arch.adversarial:
+        info.calibration = calibrate(model, check.x, check.y, check.y < IGNORE)
+        info.threshold = info.calibration["threshold"]
     if val_part is not None:
-        dice, iou = dice_iou(val_part.y, np.asarray(model.predict(val_part.x, batch_size=32, verbose=0)))
+        dice, iou = dice_iou(val_part.y, np.asarray(model.predict(val_part.x, batch_size=32, verbose=0)),
+                             info.threshold)
         info.metrics = {"dice": dice, "iou": iou, "validation_tiles": len(val_part)}
+    warning = emptiness_warning(model, training_set, info.threshold)
+    if warning:
+        info.metrics["warning"] = warning
+        progress.event({"warning": warning})
     if network is not None:  # retraining keeps the user's display settings
-        for name in ("threshold", "visible", "emit", "absorb", "colour"):
+        # Not the threshold: the new weights have their own boundary (0.5 once calibrated).
+        for name in ("visible", "emit", "absorb", "colour"):
             setattr(info, name, getattr(network.info, name))
     return Network(info, model)
 
@@ -163,7 +251,7 @@ def _optimizer(settings: TrainSettings, beta_1: float = 0.9):
 
 def _train_supervised(model, train_part, val_part, settings, monitor) -> None:
     k = keras()
-    model.compile(optimizer=_optimizer(settings), loss=dice_loss if settings.loss == "dice" else "binary_crossentropy")
+    model.compile(optimizer=_optimizer(settings), loss=LOSS_FUNCTIONS[settings.loss])
 
     class Callback(k.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
@@ -175,7 +263,7 @@ def _train_supervised(model, train_part, val_part, settings, monitor) -> None:
                 monitor.epoch_end(float(logs["loss"]), float(logs["val_loss"]) if "val_loss" in logs else None)
 
     validation = (val_part.x, val_part.y) if val_part is not None else None
-    model.fit(train_part.x, train_part.y, batch_size=settings.batch_size, epochs=settings.epochs, shuffle=True,
+    model.fit(train_part.x, train_part.y, batch_size=settings.batch_size, epochs=monitor.epochs, shuffle=True,
               validation_data=validation, callbacks=[Callback()], verbose=0)
 
 
@@ -200,7 +288,7 @@ def _train_adversarial(arch, generator, train_part, val_part, settings, monitor)
     n, bs = len(train_part), min(settings.batch_size, len(train_part))
     real, unreal = np.ones((bs, *patch), np.float32), np.zeros((bs, *patch), np.float32)
     batches = int(np.ceil(n / bs))
-    for _epoch in range(settings.epochs):
+    for _epoch in range(monitor.epochs):
         # Every batch full: a smaller last batch would make Keras retrace a step function.
         order = np.concatenate([rng.permutation(n), rng.choice(n, batches * bs - n)])
         losses = []

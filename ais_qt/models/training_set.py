@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage
 
 from ais_qt import __version__
 from ais_qt.models.annotation import clamped_box
@@ -37,6 +38,7 @@ class TrainingSetOptions:
     copies: int = 10
     negative_ratio: float = 1.3
     normalisation: str = "tile"
+    intensity_augmentation: bool = False  # contrast, brightness, blur and noise per copy
     seed: int = 0
 
 
@@ -157,6 +159,20 @@ def normalise_tile(tile: np.ndarray) -> np.ndarray:
     return (tile - tile.mean()) / (sd if sd > 0 else 1.0)
 
 
+def jitter_intensity(tile: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The same object as a tomogram of other contrast, offset, resolution or noise would show it.
+
+    Not normalised again afterwards: slices are normalised as a whole at inference, so a box's own
+    mean and spread do vary in what the network sees, and that is what this teaches it to ignore.
+    """
+    if rng.random() < 0.3:
+        tile = ndimage.gaussian_filter(tile, rng.uniform(0.3, 1.0))
+    tile = tile * rng.uniform(0.75, 1.25) + rng.uniform(-0.25, 0.25)
+    if rng.random() < 0.5:
+        tile = tile + rng.normal(0.0, rng.uniform(0.1, 0.4), tile.shape)
+    return tile.astype(np.float32)
+
+
 def build_training_set(items, features, options: TrainingSetOptions, progress=None) -> TrainingSet:
     """Tiles for ``options.feature`` from the boxes in the given open tomograms (OpenTomogram list)."""
     feature = features.by_name(options.feature)
@@ -197,9 +213,10 @@ def build_training_set(items, features, options: TrainingSetOptions, progress=No
         raise AisError(None, f"no box of {feature.name} holds {feature.name} annotation: place boxes (B) "
                              "over slices where you painted it")
     xs, ys, flags, groups = [], [], [], []
+    jitter = (lambda t: jitter_intensity(t, rng)) if options.intensity_augmentation else (lambda t: t)
     for g, (image, label) in enumerate(positives):
         for k in rng.integers(0, 8, size=options.copies):
-            xs.append(orient(image, k))
+            xs.append(jitter(orient(image, k)))
             ys.append(orient(label, k))
             flags.append(True)
             groups.append(g)
@@ -207,7 +224,7 @@ def build_training_set(items, features, options: TrainingSetOptions, progress=No
     order = np.concatenate([rng.permutation(len(negatives)) for _ in range(-(-n_negative // max(len(negatives), 1)))])
     for i in order[:n_negative].astype(int):
         k = rng.integers(0, 8)
-        xs.append(orient(negatives[i][0], k))
+        xs.append(jitter(orient(negatives[i][0], k)))
         ys.append(orient(negatives[i][1], k))
         flags.append(False)
         groups.append(len(positives) + i)
@@ -217,7 +234,8 @@ def build_training_set(items, features, options: TrainingSetOptions, progress=No
     voxel_sizes = {src["voxel_size"] for src in sources if src["voxel_size"]}
     metadata = {"feature": feature.name, "colour": feature.colour, "negatives": sorted(options.negatives),
                 "tile_size": s, "copies": options.copies, "negative_ratio": options.negative_ratio,
-                "normalisation": options.normalisation, "seed": options.seed,
+                "normalisation": options.normalisation, "intensity_augmentation": options.intensity_augmentation,
+                "seed": options.seed,
                 "voxel_size": voxel_sizes.pop() if len(voxel_sizes) == 1 else None,
                 "positive_boxes": len(positives), "negative_boxes": len(negatives), "sources": sources,
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "app_version": __version__}

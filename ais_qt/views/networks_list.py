@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPus
 
 from ais_qt.models.errors import AisError
 from ais_qt.models.network import SUFFIX, Network
+from ais_qt.models.training import result_text
 from ais_qt.views.feature_panel import swatch
 
 
@@ -18,7 +19,8 @@ def status(network: Network) -> str:
         return "untrained"
     metrics = network.info.metrics
     epochs = len(network.info.history.get("loss", []))
-    return f"{epochs} epochs" + (f", Dice {metrics['dice']:.2f}" if metrics else "")
+    text = f"{epochs} epochs" + (f", Dice {metrics['dice']:.2f}" if "dice" in metrics else "")
+    return text + (" ⚠" if metrics.get("warning") else "")
 
 
 class NetworksList(QGroupBox):
@@ -92,6 +94,7 @@ class NetworksList(QGroupBox):
             row.setData(0, Qt.UserRole, network)
             row.setCheckState(0, Qt.Checked if info.visible else Qt.Unchecked)
             row.setToolTip(0, str(network.path) if network.path else "not saved yet")
+            row.setToolTip(2, result_text(info) or status(network))
             if network is current or current not in networks:
                 self.tree.setCurrentItem(row)
         self.tree.blockSignals(False)

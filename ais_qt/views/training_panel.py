@@ -7,14 +7,20 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QListWidget, QListWidgetItem, QProgressBar, QPushButton, QSpinBox, QVBoxLayout,
                                QWidget)
 
 from ais_qt.models.errors import AisError
-from ais_qt.models.training import LOSSES, TrainSettings
+from ais_qt.models.training import AUTO_EPOCHS, LOSSES, TrainSettings, result_text
 from ais_qt.models.training_set import NORMALISATIONS, TrainingSet, TrainingSetOptions
 from ais_qt.views.params_form import ParamsForm
+
+
+LOSS_TIPS = ("Binary cross-entropy plus soft Dice (default): honest probabilities, and thin or rare "
+             "features are not starved by the background",
+             "Binary cross-entropy alone",
+             "Soft Dice over each batch alone")
 
 
 def _spin(kind, lo, hi, value, step=1, decimals=None, tip=""):
@@ -39,8 +45,15 @@ class TrainingPanel(QWidget):
         self.negatives = QListWidget()
         self.negatives.setMaximumHeight(70)
         self.negatives.setToolTip("Boxes of ticked features are negative examples (and the feature's own empty boxes)")
-        self.copies = _spin(QSpinBox, 1, 100, 10, tip="Copies of each positive box in random orientations")
-        self.ratio = _spin(QDoubleSpinBox, 0, 10, 1.3, 0.1, 2, "Negative tiles per positive tile")
+        # Every default comes from the settings objects, so the GUI and `ais-qt train` train alike.
+        data_defaults, defaults = TrainingSetOptions(""), TrainSettings()
+        self.copies = _spin(QSpinBox, 1, 100, data_defaults.copies,
+                            tip="Copies of each positive box in random orientations")
+        self.ratio = _spin(QDoubleSpinBox, 0, 10, data_defaults.negative_ratio, 0.1, 2, "Negative tiles per positive tile")
+        self.augment = QCheckBox("Vary contrast, blur and noise")
+        self.augment.setChecked(data_defaults.intensity_augmentation)
+        self.augment.setToolTip("Each copy also gets a random contrast, offset, blur and noise, as other tomograms "
+                                "would show the feature")
         self.normalisation = QComboBox()
         self.normalisation.addItems(NORMALISATIONS)
         self.normalisation.setToolTip("tile: each tile to mean 0, sd 1; volume: the whole tomogram's mean and sd")
@@ -57,6 +70,7 @@ class TrainingPanel(QWidget):
         form.addRow("Negatives", self.negatives)
         form.addRow("Copies", self.copies)
         form.addRow("Negatives per positive", self.ratio)
+        form.addRow("Augment", self.augment)
         form.addRow("Normalisation", self.normalisation)
         row = QHBoxLayout()
         for b in (self.build_button, self.load_set_button, self.save_set_button):
@@ -68,14 +82,20 @@ class TrainingPanel(QWidget):
         # ---- training
         self.architecture = QComboBox()
         self.params = ParamsForm()
-        self.epochs = _spin(QSpinBox, 1, 10000, 20)
-        self.batch_size = _spin(QSpinBox, 1, 1024, 32)
-        self.learning_rate = _spin(QDoubleSpinBox, 1e-6, 1.0, 1e-3, 1e-4, 6)
-        self.validation = _spin(QDoubleSpinBox, 0, 0.9, 0.0, 0.05, 2, "Fraction of boxes held out for validation")
+        self.epochs = _spin(QSpinBox, 0, 10000, defaults.epochs or 0,
+                            tip=f"auto: {AUTO_EPOCHS}, or more for small training sets so that at least "
+                                f"{defaults.min_steps} batches are seen")
+        self.epochs.setSpecialValueText("auto")
+        self.batch_size = _spin(QSpinBox, 1, 1024, defaults.batch_size)
+        self.learning_rate = _spin(QDoubleSpinBox, 1e-6, 1.0, defaults.learning_rate, 1e-4, 6)
+        self.validation = _spin(QDoubleSpinBox, 0, 0.9, defaults.validation_split, 0.05, 2,
+                                "Fraction of boxes held back: they choose the best epoch, calibrate the threshold "
+                                "and give the Dice shown after training")
         self.loss = QComboBox()
         self.loss.addItems(LOSSES)
-        self.loss.setItemData(0, "Binary cross-entropy", Qt.ToolTipRole)
-        self.loss.setItemData(1, "Soft Dice over each batch: good for thin or rare features", Qt.ToolTipRole)
+        for i, tip in enumerate(LOSS_TIPS):
+            self.loss.setItemData(i, tip, Qt.ToolTipRole)
+        self.loss.setCurrentText(defaults.loss)
         self.train_button = QPushButton("Train")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("End after the current batch, keeping the best weights")
@@ -189,12 +209,13 @@ class TrainingPanel(QWidget):
         negatives = [self.negatives.item(i).text() for i in range(self.negatives.count())
                      if self.negatives.item(i).checkState() == Qt.Checked]
         return TrainingSetOptions(self.feature.currentText(), negatives, self.session.box_size, self.copies.value(),
-                                  self.ratio.value(), self.normalisation.currentText())
+                                  self.ratio.value(), self.normalisation.currentText(),
+                                  intensity_augmentation=self.augment.isChecked())
 
     def settings(self) -> TrainSettings:
-        return TrainSettings(self.architecture.currentData(), self.params.values(), self.epochs.value(),
-                             self.batch_size.value(), self.learning_rate.value(), self.validation.value(),
-                             self.loss.currentText())
+        return TrainSettings(self.architecture.currentData(), self.params.values(),
+                             epochs=self.epochs.value() or None, batch_size=self.batch_size.value(), learning_rate=self.learning_rate.value(),
+                             validation_split=self.validation.value(), loss=self.loss.currentText())
 
     # ------------------------------------------------------------- actions
     def build(self) -> None:
@@ -270,19 +291,21 @@ class TrainingPanel(QWidget):
         self.val_curve.setData([e for e, _ in val], [v for _, v in val])
 
     def _progress(self, fraction: float, message: str) -> None:
+        self.status.setStyleSheet("")
         self.bar.setValue(int(fraction * 1000))
         self.status.setText(message)
 
     def _trained(self, network) -> None:
         info = network.info
         stopped = " (stopped early; best weights kept)" if info.training.get("stopped_early") else ""
-        metrics = info.metrics
-        scores = (f" Validation Dice {metrics['dice']:.3f}, IoU {metrics['iou']:.3f}." if metrics else "")
         self.status.setText(f"Trained {info.architecture_title} for {info.feature} in "
-                            f"{info.training.get('seconds', 0):.0f} s{stopped}.{scores} Save it under Networks.")
+                            f"{info.training.get('seconds', 0):.0f} s{stopped}. {result_text(info)} "
+                            "Save it under Networks.")
+        self.status.setStyleSheet("color: #e69f00;" if info.metrics.get("warning") else "")
         self.bar.setValue(1000)
 
     def _failed(self, message: str) -> None:
+        self.status.setStyleSheet("")
         self.status.setText(message)
 
     def _running(self, running: bool) -> None:
