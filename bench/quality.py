@@ -231,7 +231,7 @@ def main() -> None:
     if args.quick:
         chosen, seeds = chosen[-1:], seeds[:1]
         overrides.setdefault("epochs", "2")
-        overrides.setdefault("min_steps", "20")
+        overrides.setdefault("auto_steps", "20")
     if overrides:
         print(f"variant: {', '.join(f'{k}={v}' for k, v in overrides.items())} (not the defaults)")
     kept = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}

@@ -7,7 +7,7 @@ import pytest
 
 from ais_qt.models.backend import keras
 from ais_qt.models.calibration import best_threshold, calibrate, dice_at
-from ais_qt.models.training import (AUTO_EPOCHS, TrainSettings, bce_dice_loss, bce_loss, dice_iou, dice_loss,
+from ais_qt.models.training import (TrainSettings, bce_dice_loss, bce_loss, dice_iou, dice_loss,
                                     emptiness_warning, result_text)
 from ais_qt.models.training_set import TrainingSet
 
@@ -84,10 +84,10 @@ def test_losses_ignore_label_two():
     assert dice_iou(ignored, wrong) == dice_iou(y[:, :3], p[:, :3])
 
 
-def test_automatic_epochs_give_small_sets_enough_batches():
+def test_automatic_epochs_give_every_set_about_the_same_batches():
     auto = TrainSettings()
-    assert auto.epochs is None and auto.epochs_for(100) == AUTO_EPOCHS
-    assert auto.epochs_for(3) == 200 and auto.epochs_for(3) * 3 >= auto.min_steps
+    assert auto.epochs is None and auto.epochs_for(45) == 20 and auto.epochs_for(3) == 300
+    assert auto.epochs_for(5000) == 1
     assert TrainSettings(epochs=2).epochs_for(3) == 2  # what the user sets is what runs
 
 

@@ -91,3 +91,31 @@ def test_preferences_show_the_plugin_folder_and_skipped_plugins(qtbot, window, t
     dialog.accept()
     assert window.project.timer.interval() == 30000
     assert window.controller.settings.value("plugin_folder") == str(folder)
+
+
+def test_defaults_train_a_calibrated_network_and_say_how_it_did(qtbot, window, tmp_path):
+    annotated_window(window, tmp_path)
+    tabs = window.workflow
+    tabs.setCurrentWidget(tabs.models)
+    panel = tabs.models.training_panel
+    # The panel starts at the recipe's defaults (the same objects `ais-qt train` reads).
+    assert panel.epochs.text() == "auto" and panel.validation.value() == 0.15
+    assert panel.loss.currentText() == "bce+dice" and not panel.augment.isChecked()
+    settings = panel.settings()
+    assert (settings.epochs, settings.calibrate, settings.loss) == (None, True, "bce+dice")
+    qtbot.mouseClick(panel.build_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.training.training_set is not None, timeout=20000)
+    panel.architecture.setCurrentIndex(panel.architecture.findData("unet_light"))
+    panel.epochs.setFocus()
+    qtbot.keyClick(panel.epochs, Qt.Key_A, Qt.ControlModifier)
+    qtbot.keyClicks(panel.epochs, "3")  # typed over "auto"
+    assert panel.settings().epochs == 3
+    qtbot.mouseClick(panel.train_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: len(window.controller.session.networks) == 1, timeout=120000)
+    network = window.controller.session.networks.networks[0]
+    assert network.info.calibration and network.info.threshold == 0.5
+    assert len(network.info.history["val_loss"]) == 3  # boxes were held back by default
+    assert "held-back tiles at threshold 0.50" in panel.status.text()
+    row = tabs.models.networks.tree.topLevelItem(0)
+    assert "Dice" in row.text(2) and "held-back tiles" in row.toolTip(2)
+    panel.grab().save(str(tmp_path / "training_panel.png"))

@@ -7,7 +7,7 @@ Fully convolutional: accepts any input whose sides are multiples of 2**depth.
 from ais_qt.models.backend import keras
 
 title = "UNet"
-params = {"depth": 4, "filters": 16, "batch_norm": False}
+params = {"depth": 4, "filters": 16, "batch_norm": True}
 fully_convolutional = True
 
 
@@ -21,7 +21,7 @@ def conv_block(x, filters: int, batch_norm: bool):
     return x
 
 
-def create(tile_size: int, depth: int = 4, filters: int = 16, batch_norm: bool = False):
+def create(tile_size: int, depth: int = 4, filters: int = 16, batch_norm: bool = True):
     k = keras()
     inputs = k.Input((None, None, 1))
     x, skips = inputs, []

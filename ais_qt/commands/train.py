@@ -9,7 +9,7 @@ from pathlib import Path
 from ais_qt.models.errors import AisError
 from ais_qt.models.label_volumes import parse_numbers, parse_slices
 from ais_qt.models.progress import Progress
-from ais_qt.models.training import AUTO_EPOCHS, LOSSES, TrainSettings
+from ais_qt.models.training import LOSSES, TrainSettings
 from ais_qt.models.training_set import NORMALISATIONS, TrainingSetOptions
 
 EXAMPLE = ("example:\n  ais-qt train TS_01.mrc --labels TS_01_membrane.mrc --label-value 1 "
@@ -33,8 +33,7 @@ def add_parser(subparsers) -> None:
     # Defaults come from the settings objects, so the command line and the GUI train alike.
     settings, options = TrainSettings(), TrainingSetOptions("")
     p.add_argument("--epochs", type=int, default=settings.epochs,
-                   help=f"(default: {AUTO_EPOCHS}, or more for small training sets so that at least "
-                        f"{settings.min_steps} batches are seen)")
+                   help=f"(default: automatic, as many as make about {settings.auto_steps} batches)")
     p.add_argument("--batch-size", type=int, default=settings.batch_size, help=f"(default {settings.batch_size})")
     p.add_argument("--learning-rate", type=float, default=settings.learning_rate,
                    help=f"(default {settings.learning_rate:g})")

@@ -20,6 +20,13 @@ GRID = np.unique(np.concatenate([np.linspace(0.02, 0.98, 49), [0.01, 0.99]]))
 MAX_SHIFT = 6.0  # logits; beyond this the held-back tiles say too little to trust the estimate
 
 
+def predict_tiles(model, x: np.ndarray, batch_size: int = 32) -> np.ndarray:
+    """Probabilities for many tiles with predict_on_batch, as Network.predict does: Keras' predict()
+    on the handed-out model left TensorFlow hanging when the live overlay then used it."""
+    chunks = [np.asarray(model.predict_on_batch(x[i:i + batch_size]), np.float32) for i in range(0, len(x), batch_size)]
+    return np.concatenate(chunks) if chunks else np.zeros(x.shape, np.float32)
+
+
 def dice_at(truth: np.ndarray, probability: np.ndarray, thresholds: np.ndarray, valid=None) -> np.ndarray:
     """Dice of (probability > t) against truth for each t, over the valid pixels (all by default)."""
     t = truth.ravel() > 0.5
@@ -54,7 +61,7 @@ def calibrate(model, x: np.ndarray, y: np.ndarray, valid=None, batch_size: int =
     """Shift ``model``'s output so that 0.5 is its Dice-best threshold on (x, y); returns a report:
     {"found": t*, "dice_before": Dice at 0.5, "dice": Dice at t*, "shift": logits, "threshold": the
     network's threshold afterwards (0.5 unless the model could not be shifted)}."""
-    probability = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), np.float32)
+    probability = predict_tiles(model, x, batch_size)
     before = float(dice_at(y, probability, np.array([0.5]), valid)[0])
     if not (y > 0.5).any():
         return {"found": 0.5, "dice_before": before, "dice": before, "shift": 0.0, "threshold": 0.5}

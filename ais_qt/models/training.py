@@ -14,14 +14,13 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ais_qt.models.backend import keras
-from ais_qt.models.calibration import calibrate
+from ais_qt.models.calibration import calibrate, predict_tiles
 from ais_qt.models.errors import AisError
 from ais_qt.models.network import Network, history_to_json, new_info
 from ais_qt.models.progress import Progress
 from ais_qt.models.training_set import TrainingSet
 
 LOSSES = ("bce+dice", "bce", "dice")
-AUTO_EPOCHS = 20
 IGNORE = 2  # label value for pixels the user did not decide on: they add nothing to the loss
 
 
@@ -35,17 +34,18 @@ class TrainSettings:
     validation_split: float = 0.15  # whole boxes held back: best epoch, calibration, the Dice shown
     loss: str = "bce+dice"
     calibrate: bool = True  # make 0.5 the Dice-best threshold on held-back tiles (models/calibration.py)
-    # Automatic epochs: a few positive boxes make an epoch of two or three batches, and 20 such
-    # epochs never leave the all-background start (microtubules in 3 slices: Dice 0), so small
-    # sets train for more epochs, until at least min_steps batches have been seen.
-    min_steps: int = 600
+    # Automatic epochs: as many as make about auto_steps batches. A few positive boxes make an
+    # epoch of two or three batches, and 20 such epochs never left the all-background start
+    # (microtubules in 3 slices: Dice 0); a big set gets fewer epochs, so training takes about the
+    # same time whatever was annotated (~4 min for the default UNet on 2 CPU cores).
+    auto_steps: int = 900
     seed: int = 0
 
     def epochs_for(self, batches: int) -> int:
-        """The epochs to train: as set, or automatically AUTO_EPOCHS or more (see min_steps)."""
+        """The epochs to train: as set, or automatically about ``auto_steps`` batches' worth."""
         if self.epochs:
             return int(self.epochs)
-        return max(AUTO_EPOCHS, -(-self.min_steps // max(batches, 1)))
+        return max(1, round(self.auto_steps / max(batches, 1)))
 
 
 def _known(y_true):
@@ -152,7 +152,7 @@ def emptiness_warning(model, training_set: TrainingSet, threshold: float) -> str
     take = np.flatnonzero(positive)[:256]
     x, y = training_set.x[take], training_set.y[take]
     known = y < IGNORE
-    predicted = (np.asarray(model.predict(x, batch_size=32, verbose=0)) > threshold) & known
+    predicted = (predict_tiles(model, x) > threshold) & known
     truth = (y > 0.5) & known
     found, expected, pixels = int(predicted.sum()), int(truth.sum()), int(known.sum())
     if found < 0.05 * expected:
@@ -212,11 +212,10 @@ def train(training_set: TrainingSet, settings: TrainSettings, library, progress:
     else:
         _train_supervised(model, train_part, val_part, settings, monitor)
     monitor.finish()
-    # Hand out a fresh copy with the trained weights: TensorFlow crashed tracing predictions on the
-    # model object whose fit() had been stopped mid-epoch; a clone carries no training state.
-    trained = arch.create(s, settings.params)  # from the architecture: no compile or fit state at all
-    trained.set_weights(model.get_weights())
-    model = trained
+    # Calibrate and check on a fresh copy, then hand out another fresh copy that no thread has run
+    # yet: TensorFlow crashed running a model in the live overlay's thread after this worker had run
+    # it (and tracing predictions on the model whose fit() had been stopped mid-epoch).
+    model = _fresh(arch, s, settings.params, model.get_weights())
     meta = training_set.metadata
     info = new_info(meta["feature"], meta.get("colour", "#e69f00"), arch, settings.params, s,
                     voxel_size=meta.get("voxel_size"), normalisation=meta.get("normalisation", "tile"))
@@ -231,8 +230,7 @@ def train(training_set: TrainingSet, settings: TrainSettings, library, progress:
         info.calibration = calibrate(model, check.x, check.y, check.y < IGNORE)
         info.threshold = info.calibration["threshold"]
     if val_part is not None:
-        dice, iou = dice_iou(val_part.y, np.asarray(model.predict(val_part.x, batch_size=32, verbose=0)),
-                             info.threshold)
+        dice, iou = dice_iou(val_part.y, predict_tiles(model, val_part.x), info.threshold)
         info.metrics = {"dice": dice, "iou": iou, "validation_tiles": len(val_part)}
     warning = emptiness_warning(model, training_set, info.threshold)
     if warning:
@@ -242,7 +240,14 @@ def train(training_set: TrainingSet, settings: TrainSettings, library, progress:
         # Not the threshold: the new weights have their own boundary (0.5 once calibrated).
         for name in ("visible", "emit", "absorb", "colour"):
             setattr(info, name, getattr(network.info, name))
-    return Network(info, model)
+    return Network(info, _fresh(arch, s, settings.params, model.get_weights()))
+
+
+def _fresh(arch, tile_size: int, params: dict, weights):
+    """A new model from the architecture with these weights: no compile, fit or traced state."""
+    model = arch.create(tile_size, params)
+    model.set_weights(weights)
+    return model
 
 
 def _optimizer(settings: TrainSettings, beta_1: float = 0.9):

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QWidget)
 
 from ais_qt.models.errors import AisError
-from ais_qt.models.training import AUTO_EPOCHS, LOSSES, TrainSettings, result_text
+from ais_qt.models.training import LOSSES, TrainSettings, result_text
 from ais_qt.models.training_set import NORMALISATIONS, TrainingSet, TrainingSetOptions
 from ais_qt.views.params_form import ParamsForm
 
@@ -83,8 +83,8 @@ class TrainingPanel(QWidget):
         self.architecture = QComboBox()
         self.params = ParamsForm()
         self.epochs = _spin(QSpinBox, 0, 10000, defaults.epochs or 0,
-                            tip=f"auto: {AUTO_EPOCHS}, or more for small training sets so that at least "
-                                f"{defaults.min_steps} batches are seen")
+                            tip=f"auto: as many epochs as make about {defaults.auto_steps} batches (more for "
+                                "small training sets, fewer for big ones)")
         self.epochs.setSpecialValueText("auto")
         self.batch_size = _spin(QSpinBox, 1, 1024, defaults.batch_size)
         self.learning_rate = _spin(QDoubleSpinBox, 1e-6, 1.0, defaults.learning_rate, 1e-4, 6)
