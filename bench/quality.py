@@ -21,6 +21,8 @@ and the date, and reused by later runs (--ais-rerun to redo them).
     python bench/quality.py --quick              # one row, few epochs: a smoke test of the bench
     python bench/quality.py --rows synthetic-0.5-membrane --ais-python ~/aisvenv/bin/python
     python bench/quality.py --set loss=bce       # a variant (marked in the table), for recipe work
+    python bench/quality.py --seeds 1 --json a.json; python bench/quality.py --seeds 2 --json b.json
+    python bench/quality.py --merge a.json b.json  # one table from runs made at different times
 """
 
 from __future__ import annotations
@@ -192,13 +194,27 @@ def table(results: dict, floors: dict, ais_results: dict) -> str:
              "Ais train s (epochs) | floor |", "|---|---|---|---|---|---|---|---|---|---|"]
     for name, runs in results.items():
         worst = min(runs, key=lambda r: r["dice"])
-        spread = max(r["dice"] for r in runs) - worst["dice"]
+        spread = f"{max(r['dice'] for r in runs) - worst['dice']:.2f}" if len(runs) > 1 else "(1 seed)"
         a = ais_results.get(name)
         ais_cells = (f"{a['dice']:.2f} | {a['best']:.2f} | {a['train_s']:.0f} ({a['epochs']})" if a else "- | - | -")
-        lines.append(f"| {name} | {worst['dice']:.2f} | {spread:.2f} | {min(r['best'] for r in runs):.2f} | "
+        lines.append(f"| {name} | {worst['dice']:.2f} | {spread} | {min(r['best'] for r in runs):.2f} | "
                      f"{max(r['train_s'] for r in runs):.0f} | {max(r['segment_s'] for r in runs):.1f} | "
                      f"{ais_cells} | {floors[name]:.2f} |")
     return "\n".join(lines)
+
+
+def print_merged(paths: list[Path]) -> None:
+    """One table from several runs (the same rows, other seeds), with the kept Ais results."""
+    results, floors = {}, {}
+    for path in paths:
+        run = json.loads(path.read_text())
+        if run.get("overrides"):
+            print(f"{path}: variant {run['overrides']} (not the defaults)")
+        for name, runs in run["results"].items():
+            results.setdefault(name, []).extend(runs)
+        floors.update(run["floors"])
+    kept = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    print(table(results, floors, {k: v for k, v in kept.items() if k in results}))
 
 
 def main() -> None:
@@ -212,8 +228,15 @@ def main() -> None:
                         help="change a training default (a variant, marked in the output)")
     parser.add_argument("--ais-python", help="interpreter of a virtual environment with ais-cryoet installed")
     parser.add_argument("--ais-rerun", action="store_true", help="run Ais again even where results are kept")
+    parser.add_argument("--ais-seconds", type=float, help="only run Ais, with this training time (Ais-Qt's, "
+                                                          "measured earlier) instead of training Ais-Qt first")
     parser.add_argument("--json", type=Path, help="also write every number to this file")
+    parser.add_argument("--merge", type=Path, nargs="+", metavar="JSON",
+                        help="only print the table of earlier runs' --json files together (e.g. one per seed)")
     args = parser.parse_args()
+    if args.merge:
+        print_merged(args.merge)
+        return
     ensure_sample()
     available = rows()
     if args.list:
@@ -238,14 +261,14 @@ def main() -> None:
     results, floors = {}, {}
     for row in chosen:
         with tempfile.TemporaryDirectory() as folder:
-            results[row.name] = [ours(row, seed, overrides, Path(folder)) for seed in seeds]
+            results[row.name] = [] if args.ais_seconds else [ours(row, seed, overrides, Path(folder)) for seed in seeds]
             volume = Tomogram.open(row.volume)
             depth = volume.shape[0]
             volume.close()
             zs = scored_slices(depth, labelled_slices(depth))
             floors[row.name] = intensity_floor(row, truth_of(row, zs), zs)
             if args.ais_python and (args.ais_rerun or row.name not in kept):
-                budget = max(r["train_s"] for r in results[row.name])
+                budget = args.ais_seconds or max(r["train_s"] for r in results[row.name])
                 kept[row.name] = ais(row, args.ais_python, budget, Path(folder))
                 RESULTS.parent.mkdir(exist_ok=True)
                 RESULTS.write_text(json.dumps(kept, indent=1))
@@ -253,6 +276,12 @@ def main() -> None:
             note = f"; {r['warning']}" if r.get("warning") else ""
             print(f"{row.name}: Dice {r['dice']:.3f} at {r['threshold']:.2f}, best {r['best']:.3f}, "
                   f"{r['train_s']:.0f} s training, {r['segment_s']:.1f} s segmenting{note}", flush=True)
+    if args.ais_seconds:
+        for name in results:
+            a = kept[name]
+            print(f"{name}: Ais Dice {a['dice']:.3f} at 128, best {a['best']:.3f}, {a['train_s']:.0f} s training "
+                  f"({a['epochs']} epochs), {a['segment_s']:.0f} s segmenting; floor {floors[name]:.3f}")
+        return
     print()
     print(table(results, floors, {k: v for k, v in kept.items() if k in results}))
     if args.json:

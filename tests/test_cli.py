@@ -65,15 +65,16 @@ def test_train_command_from_a_label_volume(tmp_path):
     rng = np.random.default_rng(0)
     volume = rng.normal(size=(6, 64, 64)).astype(np.float32)
     labels = np.zeros(volume.shape, np.int8)
-    labels[:, 10:30, 20:40] = 2
-    volume[labels == 2] -= 3
+    labels[:, 10:30, 20:30] = 2
+    labels[:, 10:30, 30:40] = 3  # two label values trained as one feature
+    volume[labels >= 2] -= 3
     tomo, lab = write_mrc(tmp_path / "t.mrc", volume), write_mrc(tmp_path / "l.mrc", labels)
     out = tmp_path / "net"
-    result = run_cli("train", tomo, "--labels", lab, "--label-value", 2, "--slices", "1-3", "--box-size", 32,
+    result = run_cli("train", tomo, "--labels", lab, "--label-value", "2-3", "--slices", "1-3", "--box-size", 32,
                      "--arch", "UNet (light)", "--epochs", 2, "--copies", 2, "--feature", "Membrane",
                      "--validation-split", "0.3", "--out", out, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "epoch 2/2: loss" in result.stdout and "validation Dice" in result.stdout
+    assert "epoch 2/2: loss" in result.stdout and "held-back tiles at threshold" in result.stdout
     assert f"saved {out}.aisnet" in result.stdout
     from ais_qt.models.architectures import ArchitectureLibrary
     from ais_qt.models.network import Network
@@ -93,6 +94,8 @@ def test_train_command_reports_bad_input_in_one_line(tmp_path):
     assert result.returncode == 2 and "NAME=VALUE" in result.stderr
     result = run_cli("train", tomo, "--labels", wrong, "--label-value", 1, "--arch", "nope", "--out", tmp_path / "x")
     assert result.returncode == 2 and "unknown architecture 'nope'" in result.stderr
+    result = run_cli("train", tomo, "--labels", wrong, "--label-value", "membrane", "--out", tmp_path / "x")
+    assert result.returncode == 2 and "'membrane' is not a label value or range" in result.stderr
 
 
 def test_segment_command_with_glob_interactions_and_skip(tmp_path):

@@ -100,6 +100,8 @@ def test_training_set_file_round_trip_split_and_preview(tmp_path):
     train_part, val_part = ts.split(0.25)
     assert not set(train_part.groups) & set(val_part.groups)  # no box on both sides
     assert len(train_part) + len(val_part) == len(ts)
+    assert val_part.positive.any() and (~val_part.positive).any()  # both kinds held back, to calibrate
+    assert train_part.positive.any() and (~train_part.positive).any()
     grid = ts.preview(count=12, columns=6)
     assert grid.shape == (2 * 36 + 4, 6 * 36 + 4, 3) and grid.dtype == np.uint8
     (tmp_path / "bad.npz").write_bytes(b"nonsense")
@@ -267,8 +269,10 @@ def test_plugins_load_and_broken_ones_are_reported(tmp_path):
 
 
 # -------------------------------------------------------------------- learning
-def learn_membrane(volume: Tomogram, labels: Tomogram, label_value: int, train_z, test_z, epochs=6):
-    """Annotate a few slices from ground truth, box them, train a UNet, score unseen slices."""
+def learn_membrane(volume: Tomogram, labels: Tomogram, label_value: int, train_z, test_z):
+    """Annotate a few slices from ground truth, box them, train at the defaults, score unseen slices
+    at the network's own threshold. Only the training length is cut (about 150 batches instead of
+    900), to keep the suite within minutes; bench/quality.py measures the full defaults."""
     session = Session()
     editor = Editor(session)
     item = session.add(volume)
@@ -279,8 +283,9 @@ def learn_membrane(volume: Tomogram, labels: Tomogram, label_value: int, train_z
         for y in range(32, ny - 31, 64):
             for x in range(32, nx - 31, 64):
                 editor.place_box(item, z, x, y)
-    ts = build_training_set(session.items, session.features, TrainingSetOptions("Membrane", copies=4))
-    network = train(ts, TrainSettings(epochs=epochs, batch_size=32, loss="dice"), ArchitectureLibrary())
+    ts = build_training_set(session.items, session.features, TrainingSetOptions("Membrane"))
+    network = train(ts, TrainSettings(auto_steps=150), ArchitectureLibrary())
+    assert network.info.threshold == 0.5 and "warning" not in network.info.metrics
 
     def normalised(z):
         s = volume.slice(z)
@@ -288,7 +293,7 @@ def learn_membrane(volume: Tomogram, labels: Tomogram, label_value: int, train_z
 
     truth = np.stack([np.asarray(labels.data[z]) == label_value for z in test_z])
     prediction = network.predict(np.stack([normalised(z) for z in test_z])[..., None].astype(np.float32))[..., 0]
-    dice = dice_iou(truth, prediction)[0]
+    dice = dice_iou(truth, prediction, network.info.threshold)[0]
     everything = dice_iou(truth, np.ones_like(prediction))[0]
     smooth = np.stack([ndimage.gaussian_filter(volume.slice(z), 1.5) for z in test_z])
     dark = smooth if np.mean(smooth[truth]) < np.mean(smooth[~truth]) else -smooth
@@ -311,7 +316,7 @@ def test_unet_learns_membranes_on_the_shared_synthetic_scene():
     volume = Tomogram.open(shared_file("synthetic_mixed_10A/tomogram_snr0.5.mrc"))
     labels = Tomogram.open(shared_file("synthetic_mixed_10A/labels.mrc.gz"))
     dice, everything, threshold = learn_membrane(volume, labels, 1, train_z=(50, 60, 70, 80), test_z=(55, 65, 75))
-    assert dice > threshold and dice > 3 * everything
+    assert dice > 0.6 and dice > threshold + 0.2 and dice > 3 * everything
 
 
 def test_retraining_never_touches_the_live_network_off_the_gui_thread():

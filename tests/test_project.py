@@ -15,7 +15,7 @@ import pytest
 
 from ais_qt.models.editing import Editor
 from ais_qt.models.errors import AisError
-from ais_qt.models.label_volumes import read_label_slices, write_label_volume
+from ais_qt.models.label_volumes import parse_numbers, read_label_slices, write_label_volume
 from ais_qt.models.project import FORMAT_VERSION, ProjectError, load_project, read_project, save_project
 from ais_qt.models.session import Session
 from ais_qt.models.tomogram import Tomogram
@@ -233,6 +233,8 @@ def test_label_volume_import_on_chosen_slices_and_export(tmp_path, volume):
     assert sorted(masks) == [2, 7] and masks[2].sum() == 200
     only = read_label_slices(path, volume.shape, 3, slices=[7, 9])
     assert sorted(only) == [7, 9] and not only[9].any()
+    both = read_label_slices(path, volume.shape, [1, 3])  # several values as one feature
+    assert sorted(both) == [2, 7] and both[7].sum() == 100 + 16
 
     session = Session()
     editor = Editor(session)
@@ -257,5 +259,10 @@ def test_label_volume_problems(tmp_path, volume):
     empty = write_mrc(tmp_path / "empty.mrc", np.zeros(volume.shape, np.int8))
     with pytest.raises(AisError, match="no voxels with label value 2"):
         read_label_slices(empty, volume.shape, 2)
+    with pytest.raises(AisError, match="no voxels with label value 4, 5"):
+        read_label_slices(empty, volume.shape, [5, 4])
+    assert parse_numbers("4-6, 9", "label value") == [4, 5, 6, 9]
+    with pytest.raises(AisError, match="'x' is not a label value"):
+        parse_numbers("x", "label value")
     with pytest.raises(AisError, match="outside"):
         read_label_slices(empty, volume.shape, 2, slices=[50])

@@ -225,7 +225,9 @@ def train(training_set: TrainingSet, settings: TrainSettings, library, progress:
                      "epochs_run": monitor.epoch,
                      "seconds": round(time.perf_counter() - monitor.started, 1)}
     info.history = history_to_json(monitor.history)
-    check = val_part if val_part is not None else training_set
+    # Held-back tiles say where the boundary lies on unseen data; with no positive among them (a
+    # single positive box), the training tiles are all there is.
+    check = val_part if val_part is not None and val_part.positive.any() else training_set
     if settings.calibrate and not arch.adversarial:
         info.calibration = calibrate(model, check.x, check.y, check.y < IGNORE)
         info.threshold = info.calibration["threshold"]

@@ -93,17 +93,18 @@ class TrainingSet:
         return cls(x.astype(np.float32), y.astype(np.float32), positive.astype(bool), groups.astype(int), meta)
 
     def split(self, fraction: float, seed: int = 0) -> tuple[TrainingSet, TrainingSet | None]:
-        """Hold out whole boxes (never copies of a training box) as a validation set of about ``fraction``."""
+        """Hold out whole boxes (never copies of a training box) as a validation set of about
+        ``fraction``: that fraction of the positive boxes and of the negative boxes, each rounded up
+        when there are at least two (so the held-back tiles can calibrate the network), and never
+        the last box of either kind."""
         if fraction <= 0:
             return self, None
         rng = np.random.default_rng(seed)
-        boxes = rng.permutation(np.unique(self.groups))
-        held, count = [], 0
-        for box in boxes:
-            if count >= fraction * len(self) or len(held) == len(boxes) - 1:
-                break
-            held.append(box)
-            count += int((self.groups == box).sum())
+        held = []
+        for positive in (True, False):
+            boxes = rng.permutation(np.unique(self.groups[self.positive == positive]))
+            count = min(int(np.ceil(fraction * len(boxes))), len(boxes) - 1)
+            held.extend(boxes[:count])
         val = np.isin(self.groups, held)
         if not val.any():
             return self, None
