@@ -14,12 +14,13 @@ import time
 import numpy as np
 
 from ais_qt.models.architectures import ArchitectureLibrary
-from ais_qt.models.training import TrainSettings, _optimizer
+from ais_qt.models.training import LOSS_FUNCTIONS, TrainSettings, _optimizer
 
 
 def tiles_per_second(arch, x, y, epochs: int, batch: int) -> float:
     model = arch.create(x.shape[1])
-    model.compile(optimizer=_optimizer(TrainSettings()), loss="binary_crossentropy")
+    settings = TrainSettings()
+    model.compile(optimizer=_optimizer(settings), loss=LOSS_FUNCTIONS[settings.loss])  # the default loss
     model.fit(x[:batch * 2], y[:batch * 2], batch_size=batch, epochs=1, verbose=0)  # trace and warm up
     started = time.perf_counter()
     model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0)

@@ -86,7 +86,7 @@ def test_losses_ignore_label_two():
 
 def test_automatic_epochs_give_every_set_about_the_same_batches():
     auto = TrainSettings()
-    assert auto.epochs is None and auto.epochs_for(45) == 20 and auto.epochs_for(3) == 300
+    assert auto.epochs is None and auto.epochs_for(35) == 20 and auto.epochs_for(3) == 233
     assert auto.epochs_for(5000) == 1
     assert TrainSettings(epochs=2).epochs_for(3) == 2  # what the user sets is what runs
 
@@ -111,3 +111,28 @@ def test_result_text_names_the_dice_the_calibration_and_the_warning():
     assert "Dice 0.81 on 40 held-back tiles" in text and "best threshold 0.23 is now 0.50" in text
     info.metrics["warning"] = "the network finds almost nothing"
     assert "Warning: the network finds almost nothing" in result_text(info)
+
+
+def test_a_network_file_from_before_calibration_loads_and_predicts_as_before(tmp_path):
+    import json
+    import zipfile
+
+    from ais_qt.models.architectures import ArchitectureLibrary
+    from ais_qt.models.network import Network, NetworkInfo
+
+    library = ArchitectureLibrary()
+    model = library.get("unet_light").create(32, {})
+    info = NetworkInfo("Membrane", "#ff0000", "unet_light", "UNet (light)", library.get("unet_light").params, 32,
+                       threshold=0.3, history={"loss": [0.5]}, training={"epochs": 20, "loss": "bce"})
+    path = Network(info, model).save(tmp_path / "old.aisnet")
+    with zipfile.ZipFile(path) as archive:  # rewrite it as an older Ais-Qt wrote it: no calibration
+        document = json.loads(archive.read("network.json"))
+        weights = archive.read("model.keras")
+    del document["calibration"]
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("network.json", json.dumps(document))
+        archive.writestr("model.keras", weights)
+    loaded = Network.load(path, library)
+    assert loaded.info.calibration == {} and loaded.info.threshold == 0.3  # its own threshold, untouched
+    x = np.random.default_rng(0).normal(size=(1, 32, 32, 1)).astype(np.float32)
+    np.testing.assert_allclose(loaded.predict(x), np.asarray(model.predict_on_batch(x)), atol=1e-6)
