@@ -86,7 +86,7 @@ def test_losses_ignore_label_two():
 
 def test_automatic_epochs_give_every_set_about_the_same_batches():
     auto = TrainSettings()
-    assert auto.epochs is None and auto.epochs_for(35) == 20 and auto.epochs_for(3) == 233
+    assert auto.epochs is None and auto.epochs_for(30) == 20 and auto.epochs_for(3) == 200
     assert auto.epochs_for(5000) == 1
     assert TrainSettings(epochs=2).epochs_for(3) == 2  # what the user sets is what runs
 

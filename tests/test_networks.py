@@ -272,7 +272,7 @@ def test_plugins_load_and_broken_ones_are_reported(tmp_path):
 def learn_membrane(volume: Tomogram, labels: Tomogram, label_value: int, train_z, test_z):
     """Annotate a few slices from ground truth, box them, train at the defaults, score unseen slices
     at the network's own threshold. Only the training length is cut (about 150 batches instead of
-    700), to keep the suite within minutes; bench/quality.py measures the full defaults."""
+    600), to keep the suite within minutes; bench/quality.py measures the full defaults."""
     session = Session()
     editor = Editor(session)
     item = session.add(volume)

@@ -38,7 +38,7 @@ class TrainSettings:
     # epoch of two or three batches, and 20 such epochs never left the all-background start
     # (microtubules in 3 slices: Dice 0); a big set gets fewer epochs, so training takes about the
     # same time whatever was annotated (under 5 min for the default UNet on 2 CPU cores).
-    auto_steps: int = 700
+    auto_steps: int = 600
     seed: int = 0
 
     def epochs_for(self, batches: int) -> int:
