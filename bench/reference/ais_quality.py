@@ -21,7 +21,7 @@ import time
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")  # this comparison is about the CPU
 
 EXTRACT_SIZE = 128  # `ais extract`'s default box size
-SECONDS_PER_BATCH = 17.5  # Ais's default VGGNet M, 128 px, batch 32, on 2 CPU cores (~140 s per 8 batches)
+SECONDS_PER_BATCH = 7.0  # Ais's default VGGNet M, 128 px, batch 32, on 2 CPU cores (measured: 110 s per 16 batches)
 
 
 def grid_centres(length, box):
