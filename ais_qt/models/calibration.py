@@ -21,9 +21,11 @@ MAX_SHIFT = 6.0  # logits; beyond this the held-back tiles say too little to tru
 
 
 def predict_tiles(model, x: np.ndarray, batch_size: int = 32) -> np.ndarray:
-    """Probabilities for many tiles with predict_on_batch, as Network.predict does: Keras' predict()
-    on the handed-out model left TensorFlow hanging when the live overlay then used it."""
-    chunks = [np.asarray(model.predict_on_batch(x[i:i + batch_size]), np.float32) for i in range(0, len(x), batch_size)]
+    """Probabilities for many tiles, predict_on_batch per chunk: Keras' predict() costs ~0.1 s of
+    set-up per call (too much live), and on the handed-out model it left TensorFlow hanging when the
+    live overlay then used it. Network.predict and the post-training checks both use this."""
+    chunks = [np.asarray(model.predict_on_batch(x[i:i + batch_size]), np.float32)
+              for i in range(0, len(x), batch_size)]
     return np.concatenate(chunks) if chunks else np.zeros(x.shape, np.float32)
 
 

@@ -22,6 +22,7 @@ from psygnal import Signal
 from ais_qt import __version__
 from ais_qt.models.atomic import atomic_path
 from ais_qt.models.backend import keras
+from ais_qt.models.calibration import predict_tiles
 from ais_qt.models.errors import AisError
 
 SUFFIX = ".aisnet"
@@ -88,9 +89,7 @@ class Network:
         """Probabilities for (N, H, W, 1) normalised tiles."""
         if self.model is None:
             raise AisError(None, f"the {self.info.feature} network is not trained yet")
-        # predict_on_batch per chunk: Keras' predict() costs ~0.1 s of set-up per call, too much live.
-        chunks = [self.model.predict_on_batch(tiles[i:i + batch_size]) for i in range(0, len(tiles), batch_size)]
-        return np.concatenate([np.asarray(c, dtype=np.float32) for c in chunks])
+        return predict_tiles(self.model, tiles, batch_size)
 
     # ------------------------------------------------------------------ files
     def adopt(self, other: Network) -> None:
