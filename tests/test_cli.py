@@ -174,3 +174,31 @@ def test_mesh_command_writes_a_closed_sphere_in_angstrom(tmp_path, capsys):
     assert 1000 < len(mesh.vertices) < 10000
     assert main(["mesh", str(tmp_path / "nope.mrc"), "--out", str(obj)]) == 2
     assert "nope.mrc: file not found" in capsys.readouterr().err
+
+
+def test_mesh_and_pick_of_a_probability_map_with_no_voxel_size_and_an_origin(tmp_path, capsys):
+    """A float32 map (0..1) whose header gives voxel size 0: --voxel-size supplies it, the error
+    without it names the file and the flag, and Å vertices include the origin (ChimeraX overlay)."""
+    import mrcfile
+
+    from ais_qt.models.meshes import read_obj
+    from tests.test_picking import ball
+
+    seg = np.zeros((40, 64, 64), np.uint8)
+    ball(seg, (20, 32, 32), 8, 255)
+    path = tmp_path / "TS_09__Vesicle.mrc"
+    with mrcfile.new(path) as mrc:
+        mrc.set_data(seg.astype(np.float32) / 255)
+        mrc.header.origin = (1000.0, 2000.0, 3000.0)
+    obj = tmp_path / "v.obj"
+    assert main(["mesh", str(path), "--units", "angstrom", "--out", str(obj)]) == 2
+    assert "TS_09__Vesicle.mrc: vertices in Å need the voxel size" in capsys.readouterr().err
+    assert main(["mesh", str(path), "--units", "angstrom", "--voxel-size", "5", "--out", str(obj)]) == 0
+    vertices = read_obj(obj).vertices
+    radii = np.linalg.norm((vertices - (1000, 2000, 3000)) / 5.0 - (32, 32, 20), axis=1)
+    assert 7 < radii.min() and radii.max() < 9  # the 0..1 map was meshed at level 128 of 255
+    out = tmp_path / "picks"
+    assert main(["pick", str(path), "--min-volume", "100", "--out", str(out)]) == 1
+    assert "TS_09__Vesicle.mrc: a minimum volume in nm³ needs the voxel size" in capsys.readouterr().err
+    assert main(["pick", str(path), "--min-volume", "100", "--voxel-size", "5", "--out", str(out)]) == 0
+    assert "1 particles" in capsys.readouterr().out

@@ -31,5 +31,17 @@ def test_queue_segments_logs_and_survives_a_bad_file(qtbot, window, tmp_path):
     assert "FAILED" in log and "broken.mrc" in log and "2 of 3 tomograms segmented, 1 failed" in log
     for path in good:
         seg = Tomogram.open(tmp_path / "out" / f"{path.stem}__Membrane.mrc")
-        assert seg.shape == (4, 48, 64) and seg.dtype == np.uint8
+        assert seg.shape == (4, 48, 64) and seg.dtype == np.uint16  # 0..255 that every tool reads the same
     assert tab.overall.value() == 1000 and tab.start_button.isEnabled()
+
+    # Probabilities instead: the next choice in the Values box, and overwrite what is there.
+    tab.dtype.setFocus()
+    qtbot.keyClick(tab.dtype, Qt.Key_Down)
+    assert tab.dtype.currentData() == "float32"
+    tab.overwrite.click()
+    tab.tomograms.item(1).setCheckState(Qt.Unchecked)  # the broken file
+    qtbot.mouseClick(tab.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not window.queue.running, timeout=60000)
+    seg = Tomogram.open(tmp_path / "out" / f"{good[1].stem}__Membrane.mrc")
+    values = np.asarray(seg.data)
+    assert seg.dtype == np.float32 and 0 <= values.min() and values.max() <= 1

@@ -19,6 +19,7 @@ from ais_qt.models.label_volumes import parse_numbers, read_label_slices, write_
 from ais_qt.models.project import FORMAT_VERSION, ProjectError, load_project, read_project, save_project
 from ais_qt.models.session import Session
 from ais_qt.models.tomogram import Tomogram
+from ais_qt.models.volume_writer import Grid
 from tests.conftest import write_mrc
 
 
@@ -246,7 +247,7 @@ def test_label_volume_import_on_chosen_slices_and_export(tmp_path, volume):
     assert item.annotation.annotated_slices(feature.id) == []
     editor.redo()
 
-    out = write_label_volume(item.annotation.copy_masks(feature.id), volume.shape, 13.5, tmp_path / "f.mrc")
+    out = write_label_volume(item.annotation.copy_masks(feature.id), volume.shape, Grid(13.5), tmp_path / "f.mrc")
     exported = Tomogram.open(out)
     assert exported.dtype == np.uint8 and exported.voxel_size == 13.5
     np.testing.assert_array_equal(np.asarray(exported.data), (labels == 3).astype(np.uint8))

@@ -16,7 +16,7 @@ from ais_qt.models.inference import SlicePredictor, _window
 from ais_qt.models.interactions import (Interaction, InteractionGraph, avoid, colocalize, compete,
                                         radius_in_pixels)
 from ais_qt.models.progress import Cancelled, Progress
-from ais_qt.models.segmentation import output_path, parse_roi, segment_volume
+from ais_qt.models.segmentation import open_segmentation, output_path, parse_roi, segment_volume
 from ais_qt.models.tomogram import Tomogram
 from ais_qt.models.training import TrainSettings, train
 from tests.conftest import write_mrc
@@ -153,7 +153,7 @@ def test_segment_volume_outputs_skip_overwrite_roi(tmp_path, network):
     (path,) = segment_volume(tomo, [network], out, tile=64, library=ArchitectureLibrary())
     assert path == output_path(tomo, "Membrane", out) and path.name == "TS_01__Membrane.mrc"
     seg = Tomogram.open(path)
-    assert seg.dtype == np.uint8 and seg.shape == (5, 80, 90) and seg.voxel_size == 12.0
+    assert seg.dtype == np.uint16 and seg.shape == (5, 80, 90) and seg.voxel_size == 12.0
     expected = SlicePredictor(network, tile=64, library=ArchitectureLibrary()).predict(volume[3])
     np.testing.assert_allclose(np.asarray(seg.data[3]), np.round(expected * 255), atol=1)
     stamp = path.stat().st_mtime_ns
@@ -165,6 +165,53 @@ def test_segment_volume_outputs_skip_overwrite_roi(tmp_path, network):
     assert parse_roi("40:80,,", (100, 20, 30)) == (slice(40, 80), slice(0, 20), slice(0, 30))
     with pytest.raises(AisError, match="empty"):
         parse_roi("5:5,,", (10, 10, 10))
+
+
+def test_every_output_type_reads_the_same_in_mrcfile_and_here_on_the_input_grid(tmp_path, network):
+    """mrcfile (napari, Ais, scripts) reads the default mode 6 as the levels themselves; float32
+    holds probabilities; the compact IMOD-style uint8 is signed to mrcfile but right here (and in IMOD).
+    The tomogram's voxel size, origin and start indices are copied."""
+    import mrcfile
+
+    rng = np.random.default_rng(5)
+    tomo = tmp_path / "TS_02.mrc"
+    with mrcfile.new(tomo) as mrc:
+        mrc.set_data((rng.normal(size=(3, 64, 64)) * 3).astype(np.float32))
+        mrc.voxel_size = 7.5
+        mrc.header.origin = (100.0, -20.0, 3.5)
+        mrc.header.nxstart, mrc.header.nystart, mrc.header.nzstart = 4, 5, 6
+    levels = {}
+    for dtype in ("uint16", "float32", "uint8"):
+        (path,) = segment_volume(tomo, [network], tmp_path / dtype, tile=64, dtype=dtype)
+        with mrcfile.open(path) as mrc:
+            raw = np.array(mrc.data)
+            assert float(mrc.voxel_size.x) == 7.5
+            assert tuple(float(mrc.header.origin[a]) for a in "xyz") == (100.0, -20.0, 3.5)
+            assert (int(mrc.header.nxstart), int(mrc.header.nystart), int(mrc.header.nzstart)) == (4, 5, 6)
+            assert float(mrc.header.dmax) == raw.astype(np.float64).max() or dtype == "uint8"
+        levels[dtype] = np.asarray(open_segmentation(path, (3, 64, 64)).data[...], np.float32)
+        if dtype == "uint16":
+            assert raw.dtype == np.uint16 and raw.max() > 127  # the same numbers in mrcfile
+            np.testing.assert_array_equal(raw, levels[dtype])
+        elif dtype == "float32":
+            assert 0 <= raw.min() and raw.max() <= 1
+        else:
+            assert raw.dtype == np.int8 and raw.min() < 0  # what mrcfile makes of IMOD's unsigned bytes
+    np.testing.assert_allclose(levels["float32"], levels["uint16"], atol=0.5 + 1e-3)
+    np.testing.assert_array_equal(levels["uint8"], levels["uint16"])
+    with pytest.raises(AisError, match="output type must be one of"):
+        segment_volume(tomo, [network], tmp_path / "x", dtype="int64", overwrite=True)
+
+
+def test_radii_without_a_voxel_size_fail_before_any_output_naming_the_file(tmp_path, network):
+    tomo = write_mrc(tmp_path / "novoxel.mrc", np.zeros((2, 64, 64), np.float32), voxel_size=0)
+    graph = InteractionGraph()
+    graph.add(Interaction("Membrane", "Other", radius_nm=5))
+    with pytest.raises(AisError, match=r"novoxel\.mrc: interaction radii are in nm.*--voxel-size"):
+        segment_volume(tomo, [network], tmp_path / "out", graph, tile=64)
+    assert not any((tmp_path / "out").iterdir())
+    (path,) = segment_volume(tomo, [network], tmp_path / "out", graph, tile=64, voxel_size=10.0)
+    assert Tomogram.open(path).voxel_size == 10.0
 
 
 def test_cancelled_segmentation_leaves_no_output(tmp_path, network):

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ais_qt.commands.segment import Bar
+from ais_qt.commands.segment import Bar, add_voxel_size, apply_voxel_size
 from ais_qt.models.errors import AisError
 from ais_qt.models.progress import Progress
 
@@ -25,28 +25,29 @@ def add_parser(subparsers) -> None:
     p.add_argument("--step", type=int, default=1, help="sample every n-th voxel: fewer triangles (default 1)")
     p.add_argument("--smooth", type=float, default=0.0, help="Gaussian smoothing sigma in voxels (default 0)")
     p.add_argument("--out", type=Path, required=True, help="output .obj file")
+    add_voxel_size(p)
 
 
 def run(args) -> int:
     from ais_qt.models.meshes import surface, write_obj
     from ais_qt.models.picking import PickSettings, parse_volume
-    from ais_qt.models.segmentation import split_output_name
-    from ais_qt.models.tomogram import Tomogram
+    from ais_qt.models.segmentation import open_segmentation, split_output_name
 
     try:
         amount, unit = parse_volume(args.min_volume)
-        volume = Tomogram.open(args.segmentation)
+        volume = open_segmentation(args.segmentation)
         try:
+            apply_voxel_size(volume, args.voxel_size)
             min_voxels = PickSettings(min_volume=amount, volume_unit=unit).min_voxels(volume.voxel_size)
             if args.units == "angstrom" and not volume.voxel_size:
-                raise AisError(None, "vertices in Å need the voxel size, which the header does not give")
+                raise AisError(None, "vertices in Å need the voxel size: the header gives none, so give --voxel-size")
         except AisError as e:
             raise AisError(args.segmentation, e.problem) from None
         bar = Bar(args.segmentation.name)
         mesh = surface(volume.data, args.level, min_voxels, args.step, args.smooth, Progress(bar))
         bar.close()
         if args.units == "angstrom":
-            mesh = mesh.scaled(volume.voxel_size)
+            mesh = mesh.in_angstrom(volume.grid)
         tomogram, feature = split_output_name(args.segmentation)
         name = feature or tomogram
         write_obj(mesh, args.out, name, args.units)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ais_qt.commands.segment import Bar, expand
+from ais_qt.commands.segment import Bar, add_voxel_size, expand
 from ais_qt.models.errors import AisError
 from ais_qt.models.progress import Progress
 
@@ -29,6 +29,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--format", choices=list(FORMATS), default="star", help="output format (default star)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
+    add_voxel_size(p)
 
 
 def run(args) -> int:
@@ -49,7 +50,8 @@ def run(args) -> int:
     for n, path in enumerate(paths, start=1):
         bar = Bar(f"[{n}/{len(paths)}] {Path(path).name}")
         try:
-            target, count = pick_to_file(path, args.out, settings, args.format, args.overwrite, Progress(bar))
+            target, count = pick_to_file(path, args.out, settings, args.format, args.overwrite, Progress(bar),
+                                         args.voxel_size)
             bar.close()
             print(f"  {target}: " + ("exists, skipped" if count is None else f"{count} particles"))
             total += count or 0

@@ -11,6 +11,7 @@ from pathlib import Path
 from ais_qt.models.errors import AisError
 from ais_qt.models.inference import DEFAULT_TILE
 from ais_qt.models.progress import Progress
+from ais_qt.models.volume_writer import DEFAULT_DTYPE, DTYPE_HELP, DTYPES
 
 EXAMPLE = ("example:\n  ais-qt segment --model membrane.aisnet --model ribosome.aisnet "
            "--interactions graph.json 'tomos/*.mrc' --out segmented/")
@@ -19,7 +20,7 @@ EXAMPLE = ("example:\n  ais-qt segment --model membrane.aisnet --model ribosome.
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("segment", help="segment tomograms with trained networks",
                               description="Apply networks to whole tomograms; writes <tomogram>__<feature>.mrc "
-                                          "(uint8 0..255, same shape and voxel size) for each network.",
+                                          "(0..255, the tomogram's shape, voxel size and origin) for each network.",
                               epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("tomograms", nargs="+", help="tomogram files or glob patterns")
     p.add_argument("--model", action="append", required=True, type=Path, help="network file (.aisnet), repeatable")
@@ -29,7 +30,20 @@ def add_parser(subparsers) -> None:
     p.add_argument("--roi", help="only this box, z0:z1,y0:y1,x0:x1 (parts may be empty: 40:80,,)")
     p.add_argument("--tile", type=int, default=DEFAULT_TILE,
                    help=f"largest tile side for fully convolutional networks (default {DEFAULT_TILE})")
+    p.add_argument("--dtype", choices=list(DTYPES), default=DEFAULT_DTYPE, help=DTYPE_HELP)
+    add_voxel_size(p)
     p.add_argument("--plugins", type=Path, help="folder of architecture plugins")
+
+
+def add_voxel_size(parser) -> None:
+    parser.add_argument("--voxel-size", type=float, metavar="Å",
+                        help="voxel size in Å for volumes whose header gives none (0); overrides the header")
+
+
+def apply_voxel_size(volume, voxel_size: float | None) -> None:
+    """Set a Tomogram's voxel size from --voxel-size (an AisError naming the file when it is not positive)."""
+    if voxel_size is not None:
+        volume.voxel_size = voxel_size
 
 
 def expand(patterns: list[str]) -> list[Path]:
@@ -86,7 +100,7 @@ def run(args) -> int:
         bar = Bar(f"[{n}/{len(tomograms)}] {tomogram.name}")
         try:
             outputs = segment_volume(tomogram, networks, args.out, graph, args.overwrite, args.roi, args.tile,
-                                     library, Progress(bar))
+                                     library, Progress(bar), args.dtype, args.voxel_size)
             bar.close()
             print("  " + "\n  ".join(str(p) for p in outputs))
         except AisError as e:  # one bad tomogram does not stop the rest

@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Signal
 
 from ais_qt.models.particle_io import pick_to_file
 from ais_qt.models.segmentation import segment_volume
+from ais_qt.models.volume_writer import DEFAULT_DTYPE
 
 
 class BatchQueue(QObject):
@@ -36,11 +37,13 @@ class BatchQueue(QObject):
     def running(self) -> bool:
         return self.task is not None
 
-    def segment(self, tomograms, networks, folder, graph=None, overwrite: bool = False) -> None:
+    def segment(self, tomograms, networks, folder, graph=None, overwrite: bool = False,
+                dtype: str = DEFAULT_DTYPE) -> None:
         networks, library = list(networks), self.library_source()
 
         def work(path, progress):
-            outputs = segment_volume(path, networks, folder, graph, overwrite, library=library, progress=progress)
+            outputs = segment_volume(path, networks, folder, graph, overwrite, library=library, progress=progress,
+                                     dtype=dtype)
             return ", ".join(p.name for p in outputs)
 
         self.run(tomograms, work, "Segment", "tomograms segmented",

@@ -10,7 +10,7 @@ import numpy as np
 
 from ais_qt.models.errors import AisError
 from ais_qt.models.tomogram import Tomogram, shape_text
-from ais_qt.models.volume_writer import uint8_volume
+from ais_qt.models.volume_writer import Grid, new_volume
 
 
 def read_label_slices(path: str | os.PathLike, shape: tuple[int, int, int], value: int | Sequence[int],
@@ -48,14 +48,15 @@ def values_text(values: Sequence[int]) -> str:
 
 
 def write_label_volume(masks: dict[int, np.ndarray], shape: tuple[int, int, int],
-                       voxel_size: float | None, path: str | os.PathLike, value: int = 1) -> Path:
-    """A uint8 .mrc the size of the tomogram: ``value`` on the masks' slices where they are set, 0 elsewhere.
+                       grid: Grid, path: str | os.PathLike, value: int = 1) -> Path:
+    """A uint8 .mrc on the tomogram's grid: ``value`` on the masks' slices where they are set, 0 elsewhere.
+    (Label values are small, so every reader takes these bytes the same, signed or not.)
 
     ``masks`` (z -> bool slice) is a snapshot, e.g. Annotation.copy_masks(feature_id), so this can
     run in the background while the user goes on annotating.
     """
     path = Path(path)
-    with uint8_volume(path, shape, voxel_size) as volume:
+    with new_volume(path, shape, grid, "uint8") as volume:
         for z, mask in masks.items():
             volume[z] = np.where(mask, value, 0)
     return path

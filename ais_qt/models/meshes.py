@@ -32,14 +32,17 @@ class Mesh:
     def __len__(self) -> int:
         return len(self.faces)
 
-    def scaled(self, factor: float) -> Mesh:
-        return Mesh((self.vertices * factor).astype(np.float32), self.faces)
+    def in_angstrom(self, grid) -> Mesh:
+        """Vertices in Å where the volume lies (its voxel size and origin: volume_writer.Grid), so
+        the mesh overlays the tomogram in ChimeraX."""
+        return Mesh((self.vertices * grid.voxel_size + grid.position_angstrom()).astype(np.float32), self.faces)
 
 
 def without_dust(volume: np.ndarray, level: float, min_voxels: float) -> np.ndarray:
     """The volume with blobs (above level) smaller than ``min_voxels`` set to 0."""
     if min_voxels <= 1:
         return volume
+    volume = np.asarray(volume)  # a memory map stays one; a Scaled probability map is read once
     blobs, _ = ndimage.label(volume >= level)
     sizes = np.bincount(blobs.ravel())
     small = sizes < min_voxels

@@ -25,6 +25,7 @@ from skimage.segmentation import watershed
 
 from ais_qt.models.errors import AisError
 from ais_qt.models.progress import Progress
+from ais_qt.models.segmentation import open_segmentation
 from ais_qt.models.tomogram import Tomogram
 
 DEFAULT_THRESHOLD = 128
@@ -57,7 +58,8 @@ class PickSettings:
 
 def _voxel_nm(voxel_size: float | None, what: str) -> float:
     if not voxel_size or voxel_size <= 0:
-        raise AisError(None, f"{what} needs the voxel size; set it (or give the volume in voxels)")
+        raise AisError(None, f"{what} needs the voxel size, which the header gives as 0: give it (--voxel-size on "
+                             "the command line, the tomogram list in the app)")
     return voxel_size / 10.0
 
 
@@ -187,18 +189,17 @@ def _keep_heavier(centres: np.ndarray, weight: np.ndarray, spacing: float) -> np
 
 
 def pick_file(path: str | os.PathLike, settings: PickSettings = PickSettings(),
-              progress: Progress | None = None) -> tuple[Particles, Tomogram]:
-    """Pick a segmented .mrc (as written by `ais-qt segment`)."""
-    volume = Tomogram.open(Path(path))
-    if volume.dtype not in (np.uint8, np.int8, np.uint16, np.int16, np.float32, np.float16):
+              progress: Progress | None = None, voxel_size: float | None = None) -> tuple[Particles, Tomogram]:
+    """Pick a segmented .mrc (as written by `ais-qt segment`, in any of its encodings, or by Ais);
+    ``voxel_size`` (Å) overrides the header's."""
+    volume = open_segmentation(Path(path))
+    if voxel_size is not None:
+        volume.voxel_size = voxel_size
+    if volume.dtype not in (np.uint8, np.uint16, np.int16, np.float32, np.float16):
+        volume.close()
         raise AisError(volume.path, f"is not a segmentation ({volume.dtype} voxels)")
-    data = np.asarray(volume.data)
-    if data.dtype == np.int8:
-        data = data.view(np.uint8)  # mode 0 without IMOD's unsigned flag: 0..255 stored as signed bytes
-    if data.dtype == np.float32 and data.max(initial=0) <= 1.0:
-        data = data * 255  # a probability map in 0..1 (Ais writes these as float too)
     try:
-        return pick(data, settings, volume.voxel_size, progress), volume
+        return pick(np.asarray(volume.data), settings, volume.voxel_size, progress), volume
     except AisError as e:
         raise AisError(volume.path, e.problem) from None
 

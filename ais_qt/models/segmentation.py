@@ -1,8 +1,9 @@
-"""Whole-volume segmentation: networks applied slice by slice, interactions applied, uint8 .mrc out.
+"""Whole-volume segmentation: networks applied slice by slice, interactions applied, .mrc out (0..255).
 
 Takes paths and plain settings and returns paths, holds no global state: the GUI queue, the
 command line and (later) cluster workers call the same function. Outputs are named
-``<tomogram>__<feature>.mrc``, have the tomogram's shape and voxel size, and are written to a
+``<tomogram>__<feature>.mrc``, have the tomogram's shape, voxel size and origin, are encoded as
+volume_writer describes (uint16 0..255 by default), and are written to a
 temporary name and renamed when complete, so a cancelled or crashed run never leaves a file that
 looks finished. Existing outputs are skipped unless ``overwrite``.
 """
@@ -21,7 +22,7 @@ from ais_qt.models.inference import DEFAULT_TILE, SlicePredictor, slice_statisti
 from ais_qt.models.interactions import InteractionGraph
 from ais_qt.models.progress import Progress
 from ais_qt.models.tomogram import VOLUME_SUFFIXES, Tomogram, shape_text
-from ais_qt.models.volume_writer import uint8_volume
+from ais_qt.models.volume_writer import DEFAULT_DTYPE, encode, new_volume
 
 
 def volume_stem(path: str | os.PathLike) -> str:
@@ -48,12 +49,54 @@ def split_output_name(path: str | os.PathLike) -> tuple[str, str | None]:
 
 
 def open_segmentation(path: str | os.PathLike, tomogram_shape: tuple | None = None) -> Tomogram:
-    """Open a segmented volume, refusing one whose shape is not the tomogram's."""
+    """Open a segmented volume as levels 0..255 whatever its encoding, refusing one whose shape is not
+    the tomogram's.
+
+    Mode 6 (ours and Ais's) and IMOD-flagged mode 0 read as they are; mode 0 without the flag holds
+    0..255 written as bytes by a tool that did not mark them unsigned; a float volume whose maximum
+    is at most 1 is a probability map (ours with --dtype float32, and other tools'), scaled on read.
+    """
     volume = Tomogram.open(path)
     if tomogram_shape is not None and tuple(volume.shape) != tuple(tomogram_shape):
+        volume.close()
         raise AisError(volume.path, f"is {shape_text(volume.shape)}, the tomogram is {shape_text(tomogram_shape)}: "
                                     "not its segmentation")
+    data = volume.data
+    if data.dtype == np.int8:
+        volume.reinterpret(data.view(np.uint8))
+    elif np.issubdtype(data.dtype, np.floating) and _maximum(volume) <= 1.0:
+        volume.reinterpret(Scaled(data, 255.0))
     return volume
+
+
+def _maximum(volume: Tomogram) -> float:
+    """The header's maximum when it is plausible, else the volume's (read slice by slice)."""
+    header = volume._mrc.header if volume._mrc is not None else None
+    if header is not None and float(header.dmax) >= float(header.dmin) and np.isfinite(float(header.dmax)):
+        return float(header.dmax)
+    return max(float(np.nanmax(plane)) for plane in volume.data)
+
+
+class Scaled:
+    """A read-only view of a (memory-mapped) array times a factor, computed on indexing: a probability
+    map read as levels 0..255 without a float copy of the whole volume."""
+
+    def __init__(self, data, factor: float):
+        self.base, self.factor = data, factor
+        self.shape, self.ndim, self.dtype = data.shape, data.ndim, np.dtype(np.float32)
+        self.size, self.nbytes = data.size, data.size * 4
+
+    def __getitem__(self, key):
+        return np.asarray(self.base[key], np.float32) * np.float32(self.factor)
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __array__(self, dtype=None, copy=None):
+        return self[...].astype(dtype or np.float32, copy=False)
 
 
 def outputs_for(tomogram: str | os.PathLike, folder: str | os.PathLike) -> dict[str, Path]:
@@ -88,8 +131,10 @@ def parse_roi(text: str | None, shape: tuple[int, int, int]) -> tuple[slice, sli
 
 def segment_volume(tomogram: str | os.PathLike, networks, folder: str | os.PathLike,
                    graph: InteractionGraph | None = None, overwrite: bool = False, roi: str | None = None,
-                   tile: int = DEFAULT_TILE, library=None, progress: Progress | None = None) -> list[Path]:
-    """Segment one tomogram with every network; returns the output paths (written or already there)."""
+                   tile: int = DEFAULT_TILE, library=None, progress: Progress | None = None,
+                   dtype: str = DEFAULT_DTYPE, voxel_size: float | None = None) -> list[Path]:
+    """Segment one tomogram with every network; returns the output paths (written or already there).
+    ``dtype`` is one of volume_writer.DTYPES; ``voxel_size`` (Å) overrides the header's."""
     progress = progress or Progress()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -103,13 +148,18 @@ def segment_volume(tomogram: str | os.PathLike, networks, folder: str | os.PathL
         return list(outputs.values())
     volume = Tomogram.open(tomogram)
     try:
+        if voxel_size is not None:
+            volume.voxel_size = voxel_size
         zs, ys, xs = parse_roi(roi, volume.shape)
         predictors = {n.info.feature: SlicePredictor(n, tile=tile, library=library) for n in networks}
         scales = {name: p.scale_for(volume.voxel_size) for name, p in predictors.items()}
         stats = {n.info.feature: slice_statistics(n, volume) for n in networks}
         graph = graph or InteractionGraph()
+        if volume.voxel_size is None and any(e.radius_nm for e in graph.edges):  # before any output is begun
+            raise AisError(volume.path, "interaction radii are in nm, and the header gives no voxel size: give it "
+                                        "(--voxel-size on the command line, the tomogram list in the app)")
         with contextlib.ExitStack() as stack:
-            targets = {name: stack.enter_context(uint8_volume(path, volume.shape, volume.voxel_size))
+            targets = {name: stack.enter_context(new_volume(path, volume.shape, volume.grid, dtype))
                        for name, path in todo.items()}
             count = zs.stop - zs.start
             for i, z in enumerate(range(zs.start, zs.stop)):
@@ -117,7 +167,7 @@ def segment_volume(tomogram: str | os.PathLike, networks, folder: str | os.PathL
                 predictions = {name: p.predict(image, scales[name], stats[name]) for name, p in predictors.items()}
                 for name, values in graph.apply(predictions, volume.voxel_size).items():
                     if name in targets:
-                        targets[name][z, ys, xs] = np.round(values * 255).astype(np.uint8)
+                        targets[name][z, ys, xs] = encode(values, dtype)
                 progress.report((i + 1) / count, f"{volume.name}: slice {z + 1 - zs.start}/{count}")
     finally:
         volume.close()

@@ -18,7 +18,7 @@ import numpy as np
 from psygnal import Signal
 
 from ais_qt.models.errors import TomogramError
-from ais_qt.models.volume_writer import is_unsigned_bytes
+from ais_qt.models.volume_writer import Grid, is_unsigned_bytes
 
 #: Suffixes offered in file dialogs and accepted by drag and drop.
 VOLUME_SUFFIXES = (".mrc", ".rec", ".map", ".st", ".ali", ".mrc.gz", ".rec.gz", ".map.gz", ".mrc.bz2")
@@ -45,7 +45,7 @@ class Tomogram:
     voxel_size_changed = Signal(object)  # new voxel size in Å, or None when unknown
 
     def __init__(self, data: np.ndarray, path: Path | None = None, name: str | None = None,
-                 header_voxel_size: float | None = None, _mrc=None):
+                 header_voxel_size: float | None = None, _mrc=None, header_grid: Grid | None = None):
         if data.ndim == 2:
             data = data[np.newaxis]
         self._data = data
@@ -53,6 +53,7 @@ class Tomogram:
         self.path = path
         self.name = name or (path.name if path else "untitled")
         self.header_voxel_size = header_voxel_size
+        self._header_grid = header_grid or Grid()  # origin and start indices from the header
         self._voxel_size_override: float | None = None
 
     # ----------------------------------------------------------------- opening
@@ -81,7 +82,8 @@ class Tomogram:
             mrc.close()
             raise TomogramError(path, problem)
         data = mrc.data.view(np.uint8) if is_unsigned_bytes(mrc.header) else mrc.data
-        tomo = cls(data, path=path, header_voxel_size=_header_voxel_size(mrc), _mrc=mrc)
+        voxel = _header_voxel_size(mrc)
+        tomo = cls(data, path=path, header_voxel_size=voxel, _mrc=mrc, header_grid=Grid.of_header(mrc.header, voxel))
         try:
             tomo._reject_all_nan()
         except TomogramError:
@@ -136,6 +138,11 @@ class Tomogram:
         self.voxel_size_changed.emit(self.voxel_size)
 
     @property
+    def grid(self) -> Grid:
+        """Voxel size (the override if any), origin and start indices: what outputs copy to lie on this volume."""
+        return Grid(self.voxel_size, self._header_grid.origin, self._header_grid.start)
+
+    @property
     def voxel_size_is_override(self) -> bool:
         return self._voxel_size_override is not None
 
@@ -145,6 +152,12 @@ class Tomogram:
             raise TomogramError(self.path or self.name,
                                 "voxel size is unknown (zero in the header); set it in the tomogram list")
         return self.voxel_size
+
+    def reinterpret(self, data) -> None:
+        """Read the same voxels through another view (e.g. signed bytes as unsigned); same shape."""
+        if tuple(data.shape) != tuple(self._data.shape):
+            raise ValueError("a reinterpreted view must keep the volume's shape")
+        self._data = data
 
     # ------------------------------------------------------------- voxel access
     def slice(self, z: int) -> np.ndarray:

@@ -1,8 +1,15 @@
-"""Writing uint8 volumes (labels, segmentations) as .mrc, streamed slice by slice and saved atomically.
+"""Writing volumes (segmentations, label volumes) as .mrc on the input's grid, streamed slice by slice
+and saved atomically.
 
-MRC mode 0 is signed by the 2014 standard; IMOD's stamp with flag bit 0 clear marks the bytes as
-unsigned, which IMOD, ChimeraX and our own reader (Tomogram.open) honour. So 0..255 survive as
-one byte per voxel instead of mrcfile's default of widening uint8 to uint16.
+Segmentations hold probability x 255 (0..255). Their default encoding is MRC mode 6 (uint16), as
+the original Ais writes them: every reader takes those bytes as the same numbers (mrcfile and so
+napari, Ais and most scripts; IMOD; ChimeraX). The alternatives: ``float32`` (mode 2) holds the
+probabilities 0..1 themselves; ``uint8`` is mode 0 with IMOD's stamp and flag marking the bytes
+unsigned, half the size of mode 6 and read right by IMOD, ChimeraX and Ais-Qt, but mrcfile follows
+the 2014 standard (mode 0 is signed) and reads values above 127 as negative numbers.
+
+Every output copies the input's voxel size, origin and start indices (nxstart...), so it lies on the
+tomogram in any viewer.
 """
 
 from __future__ import annotations
@@ -10,15 +17,59 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import mrcfile
 import numpy as np
 
 from ais_qt.models.atomic import atomic_path
+from ais_qt.models.errors import AisError
 
 IMOD_STAMP = 1146047817
 IMOD_SIGNED_BYTES = 1  # imodFlags bit 0
 _IMOD_OFFSET = 152 - 112  # imodStamp and imodFlags (header bytes 152-159) sit inside mrcfile's "extra2"
+
+#: Output encodings of segmentations: name -> (MRC mode, numpy dtype).
+DTYPES = {"uint16": (6, np.uint16), "float32": (2, np.float32), "uint8": (0, np.uint8)}
+DEFAULT_DTYPE = "uint16"
+DTYPE_HELP = ("uint16: 0..255 in MRC mode 6, read the same by every tool (default); float32: probabilities 0..1; "
+              "uint8: 0..255 in IMOD's unsigned mode 0, half the size, but mrcfile-based tools read it as signed")
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Where a volume's voxels lie: voxel size (Å, None when unknown), origin (x, y, z in Å) and the
+    index of the first voxel (nxstart, nystart, nzstart), as in the MRC header."""
+
+    voxel_size: float | None = None
+    origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    start: tuple[int, int, int] = (0, 0, 0)
+
+    def position_angstrom(self) -> np.ndarray:
+        """x, y, z in Å of voxel (0, 0, 0), as ChimeraX places a map: the origin when one is set,
+        else the start indices times the voxel size."""
+        if any(self.origin):
+            return np.array(self.origin, float)
+        return np.array(self.start, float) * (self.voxel_size or 0.0)
+
+    @classmethod
+    def of_header(cls, header, voxel_size: float | None) -> Grid:
+        origin = tuple(float(header.origin[axis]) for axis in ("x", "y", "z"))
+        start = (int(header.nxstart), int(header.nystart), int(header.nzstart))
+        return cls(voxel_size, tuple(v if np.isfinite(v) else 0.0 for v in origin), start)
+
+
+def check_dtype(name: str) -> str:
+    if name not in DTYPES:
+        raise AisError(None, f"output type must be one of {', '.join(DTYPES)}, not '{name}'")
+    return name
+
+
+def encode(probabilities: np.ndarray, dtype: str) -> np.ndarray:
+    """Probabilities 0..1 as stored in a segmentation of ``dtype``."""
+    if dtype == "float32":
+        return probabilities.astype(np.float32)
+    return np.round(probabilities * 255).astype(DTYPES[dtype][1])
 
 
 def _imod_words(header) -> np.ndarray:
@@ -38,24 +89,32 @@ def _mark_unsigned(header) -> None:
 
 
 @contextlib.contextmanager
-def uint8_volume(path: str | os.PathLike, shape: tuple[int, int, int], voxel_size: float | None) -> Iterator[np.ndarray]:
-    """Yield a writable (Z, Y, X) uint8 memory map, all zeros; on success it becomes ``path``."""
+def new_volume(path: str | os.PathLike, shape: tuple[int, int, int], grid: Grid | None,
+               dtype: str = "uint8") -> Iterator[np.ndarray]:
+    """Yield a writable (Z, Y, X) memory map of ``dtype`` (a DTYPES name), all zeros; on success it
+    becomes ``path``, with the grid's voxel size and origin and the real statistics in its header."""
+    mode, numpy_type = DTYPES[check_dtype(dtype)]
+    grid = grid or Grid()
     with atomic_path(path) as tmp:
-        with mrcfile.new_mmap(tmp, shape=tuple(int(n) for n in shape), mrc_mode=0, overwrite=True) as mrc:
-            _mark_unsigned(mrc.header)
-            mrc.voxel_size = voxel_size or 0
-            volume = mrc.data.view(np.uint8)
+        with mrcfile.new_mmap(tmp, shape=tuple(int(n) for n in shape), mrc_mode=mode, overwrite=True) as mrc:
+            if mode == 0:
+                _mark_unsigned(mrc.header)
+            mrc.voxel_size = grid.voxel_size or 0
+            mrc.header.origin = grid.origin
+            mrc.header.nxstart, mrc.header.nystart, mrc.header.nzstart = grid.start
+            volume = mrc.data.view(numpy_type)
             yield volume
-            # mrcfile would compute the statistics on the signed bytes; give readers the real ones.
+            # mrcfile would compute the statistics on signed bytes (mode 0) and in memory; give
+            # readers the real ones, a slice at a time.
             _write_statistics(mrc.header, volume)
 
 
 def _write_statistics(header, volume: np.ndarray) -> None:
     """min, max, mean and sd slice by slice: whole-volume numpy reductions would allocate a float
     copy of the volume (8 bytes per voxel for the sd)."""
-    lo, hi, total, squares = 255, 0, 0.0, 0.0
+    lo, hi, total, squares = np.inf, -np.inf, 0.0, 0.0
     for plane in volume:
-        lo, hi = min(lo, int(plane.min())), max(hi, int(plane.max()))
+        lo, hi = min(lo, float(plane.min())), max(hi, float(plane.max()))
         values = plane.astype(np.float64)
         total += float(values.sum())
         squares += float(np.square(values).sum())

@@ -5,10 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLineEdit, QListWidget,
-                               QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLineEdit,
+                               QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
 from ais_qt.models.tomogram import VOLUME_SUFFIXES
+from ais_qt.models.volume_writer import DEFAULT_DTYPE, DTYPE_HELP
+
+# Output encodings as a user chooses them (volume_writer.DTYPES explains each).
+DTYPE_CHOICES = (("uint16", "0–255, 16-bit: read the same by every tool"),
+                 ("float32", "Probabilities 0–1, 32-bit float"),
+                 ("uint8", "0–255, 8-bit IMOD style: half the size, signed in mrcfile/napari"))
 from ais_qt.views.queue_progress import QueueProgress
 
 
@@ -35,6 +41,11 @@ class ExportTab(QWidget):
         self.networks.setMaximumHeight(90)
         self.folder = QLineEdit(str(Path.home() / "segmented"))
         browse = QPushButton("Browse…")
+        self.dtype = QComboBox()
+        for key, text in DTYPE_CHOICES:
+            self.dtype.addItem(text, key)
+        self.dtype.setCurrentIndex(self.dtype.findData(DEFAULT_DTYPE))
+        self.dtype.setToolTip(DTYPE_HELP.replace("; ", ";\n"))
         self.overwrite = QCheckBox("Overwrite existing outputs")
         self.interactions = QCheckBox("Apply the interaction graph")
         self.interactions.setChecked(True)
@@ -52,6 +63,7 @@ class ExportTab(QWidget):
         folder_row.addWidget(self.folder, 1)
         folder_row.addWidget(browse)
         form.addRow("Output folder", folder_row)
+        form.addRow("Values", self.dtype)
         form.addRow(self.overwrite)
         form.addRow(self.interactions)
         buttons = QHBoxLayout()
@@ -112,7 +124,8 @@ class ExportTab(QWidget):
             self.log.appendPlainText("Tick at least one tomogram and one trained network.")
             return
         graph = self.session.interactions if self.interactions.isChecked() else None
-        self.queue.segment(tomograms, networks, self.output_folder(), graph, self.overwrite.isChecked())
+        self.queue.segment(tomograms, networks, self.output_folder(), graph, self.overwrite.isChecked(),
+                           self.dtype.currentData())
 
     def _running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)

@@ -105,7 +105,7 @@ def export_labels(window, path: str | None = None) -> None:
                                               "MRC volume (*.mrc)")
         if not path:
             return
-    masks, shape, voxel = item.annotation.copy_masks(feature.id), item.tomogram.shape, item.tomogram.voxel_size
+    masks, shape, grid = item.annotation.copy_masks(feature.id), item.tomogram.shape, item.tomogram.grid
     window.controller.runner.start(
-        lambda progress: write_label_volume(masks, shape, voxel, path), "Export labels",
+        lambda progress: write_label_volume(masks, shape, grid, path), "Export labels",
         finished=lambda out: window.statusBar().showMessage(f"Wrote {out}", 8000), failed=window.show_error)

@@ -342,7 +342,7 @@ class RenderTab(QScrollArea):
             if not layer.volume.voxel_size:
                 self.problem.emit(f"{layer.path}: no voxel size, export in voxels instead")
                 return None
-            mesh = mesh.scaled(layer.volume.voxel_size)
+            mesh = mesh.in_angstrom(layer.volume.grid)
         try:
             return write_obj(mesh, path, layer.name, units)
         except OSError as e:
