@@ -22,7 +22,9 @@ def gui_parser() -> argparse.ArgumentParser:
                "  train    train a network for one feature from a label volume\n"
                "  segment  segment tomograms with trained networks (and their interactions)\n"
                "  pick     pick particles in segmented volumes (.star, .tsv, .tbl, copick .json)\n"
-               "  mesh     export a segmented volume's surface as .obj",
+               "  mesh     export a segmented volume's surface as .obj\n"
+               "  convert  convert a network between Ais-Qt (.aisnet) and the original Ais (.scnm)\n\n"
+               "Networks from the original Ais (.scnm) are accepted wherever .aisnet files are.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("files", nargs="*", type=Path, help="tomograms to open (.mrc, .rec, .map, .mrc.gz)")
@@ -33,15 +35,15 @@ def gui_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("train", "segment", "pick", "mesh")
+COMMANDS = ("train", "segment", "pick", "mesh", "convert")
 
 
 def command_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ais-qt", description="Ais-Qt headless commands.")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    from ais_qt.commands import mesh, pick, segment, train
+    from ais_qt.commands import convert, mesh, pick, segment, train
 
-    for module in (train, segment, pick, mesh):
+    for module in (train, segment, pick, mesh, convert):
         module.add_parser(subparsers)
     return parser
 

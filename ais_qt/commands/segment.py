@@ -23,7 +23,8 @@ def add_parser(subparsers) -> None:
                                           "(0..255, the tomogram's shape, voxel size and origin) for each network.",
                               epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("tomograms", nargs="+", help="tomogram files or glob patterns")
-    p.add_argument("--model", action="append", required=True, type=Path, help="network file (.aisnet), repeatable")
+    p.add_argument("--model", action="append", required=True, type=Path,
+                   help="network file (.aisnet, or the original Ais's .scnm), repeatable")
     p.add_argument("--interactions", type=Path, help="interaction graph (.json, exported from the app)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")

@@ -85,7 +85,12 @@ class TrainingController(QObject):
             self.task.cancel()
 
     def _event(self, payload: dict) -> None:
-        (self.epoch if "epoch_end" in payload else self.batch).emit(payload)
+        # Batches and epochs feed the curves; anything else (the emptiness warning) reaches the
+        # panel with the trained network's metrics instead.
+        if "epoch_end" in payload:
+            self.epoch.emit(payload)
+        elif "batch" in payload:
+            self.batch.emit(payload)
 
     def _trained(self, network: Network) -> None:
         existing = self.session.networks.for_feature(network.info.feature)

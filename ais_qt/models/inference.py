@@ -14,6 +14,7 @@ import math
 import numpy as np
 from scipy import ndimage
 
+from ais_qt.models.ais_models import AIS_PADDING, IMPORTED, robust_statistics
 from ais_qt.models.training_set import volume_statistics
 
 # Largest tile side for fully convolutional networks: a 512 px slice plus its reflected border fits
@@ -60,8 +61,12 @@ class SlicePredictor:
             arch = library.get(info.architecture)
             multiple = arch.multiple(info.params)
             fully_convolutional = arch.fully_convolutional
-        else:
-            multiple, fully_convolutional = 2 ** int(info.params.get("depth", 1)), True
+        else:  # an imported graph (or a plugin that is gone): the network says what it needs
+            multiple = int(info.params.get("multiple", 2 ** int(info.params.get("depth", 1))))
+            fully_convolutional = True
+        # Networks from Ais see each slice as Ais shows it to them: whole, reflect-padded to a
+        # multiple of 32 plus 32 px each side, so the outputs agree with Ais's own.
+        self.ais_padding = info.architecture == IMPORTED
         size = tile if fully_convolutional else info.tile_size
         self.fully_convolutional = fully_convolutional
         self.tile = max(multiple, size // multiple * multiple)
@@ -89,10 +94,20 @@ class SlicePredictor:
         shape = image.shape
         if scale != 1.0:
             image = ndimage.zoom(image, scale, order=1)
-        result = self._tiled(image)
+        result = self._whole_as_ais(image) if self.ais_padding and self._fits_whole(image.shape) else self._tiled(image)
         if scale != 1.0:
             result = ndimage.zoom(result, (shape[0] / result.shape[0], shape[1] / result.shape[1]), order=1)
         return np.clip(result, 0, 1).astype(np.float32)
+
+    def _fits_whole(self, shape) -> bool:
+        """Slices up to the tile size go whole, as Ais does; larger ones are tiled (bounded memory)."""
+        return max(_ais_padding(n)[1] + n for n in shape) <= self.tile + 2 * AIS_PADDING
+
+    def _whole_as_ais(self, image: np.ndarray) -> np.ndarray:
+        (ya, yb), (xa, xb) = (_ais_padding(n)[0] for n in image.shape)
+        padded = np.pad(image, ((ya, yb), (xa, xb)), mode="reflect")
+        out = self.network.predict(padded[None, ..., None], batch_size=1)[0, ..., 0]
+        return out[ya:ya + image.shape[0], xa:xa + image.shape[1]]
 
     def _layout(self, length: int) -> tuple[int, int, int]:
         """(tile, step, padded length) along one axis: the fewest tiles of at most ``self.tile``
@@ -136,6 +151,12 @@ class SlicePredictor:
         return (total / np.maximum(norm, 1e-6))[pad:pad + ny, pad:pad + nx]
 
 
+def _ais_padding(n: int) -> tuple[tuple[int, int], int]:
+    """((before, after), total) reflect padding of a side of n px as Ais pads slices."""
+    total = (-n) % AIS_PADDING + 2 * AIS_PADDING
+    return (total // 2, total - total // 2), total
+
+
 def _edge_window(n: int, margin: int, ramp: int, index: int, count: int) -> np.ndarray:
     """A tile's weights along one axis; the first and last tiles keep full weight on their outer side."""
     if count == 1:
@@ -149,6 +170,8 @@ def _edge_window(n: int, margin: int, ramp: int, index: int, count: int) -> np.n
 
 
 def slice_statistics(network, tomogram) -> tuple[float, float] | None:
-    """Normalisation statistics for a tomogram: the volume's when the network was trained so, else
-    None (each slice uses its own)."""
+    """Normalisation statistics for a tomogram: the volume's when the network was trained so (mean and
+    sd, or Ais's mean and robust spread), else None (each slice uses its own)."""
+    if network.info.normalisation == "volume_mad":
+        return robust_statistics(tomogram)
     return volume_statistics(tomogram) if network.info.normalisation == "volume" else None

@@ -20,6 +20,7 @@ import numpy as np
 from psygnal import Signal
 
 from ais_qt import __version__
+from ais_qt.models.ais_models import IMPORTED, has_ais_suffix, load_scnm
 from ais_qt.models.atomic import atomic_path
 from ais_qt.models.backend import keras
 from ais_qt.models.calibration import predict_tiles
@@ -75,7 +76,8 @@ class Network:
 
     @property
     def trained(self) -> bool:
-        return self.model is not None and bool(self.info.history)
+        """Has weights that learned something: trained here, or imported from another program."""
+        return self.model is not None and (bool(self.info.history) or IMPORTED == self.info.architecture)
 
     def set(self, **changes) -> None:
         """Change display/interaction fields (threshold, colour, visible, emit, absorb)."""
@@ -117,7 +119,10 @@ class Network:
 
     @classmethod
     def load(cls, path: str | os.PathLike, library) -> Network:
+        """An Ais-Qt .aisnet, or an Ais .scnm (imported by models/ais_models.py)."""
         path = Path(path)
+        if has_ais_suffix(path):
+            return load_scnm(path)
         if not path.exists():
             raise AisError(path, "file not found")
         try:
@@ -137,7 +142,7 @@ class Network:
             info = NetworkInfo(**{k: v for k, v in document.items() if k in known})
         except TypeError as e:
             raise AisError(path, f"is damaged: {e}") from None
-        if info.architecture not in library.architectures:
+        if info.architecture not in library.architectures and info.architecture != IMPORTED:
             raise AisError(path, f"was trained with the architecture '{info.architecture_title}' "
                                  f"({info.architecture}), which is not installed here; add its plugin file")
         model = _load_keras(model_bytes, path)

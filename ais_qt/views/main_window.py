@@ -15,9 +15,12 @@ from ais_qt.controllers.session_controller import SessionController
 from ais_qt.controllers.batch_controller import BatchQueue
 from ais_qt.controllers.live_prediction import LivePrediction
 from ais_qt.controllers.training_controller import TrainingController
+from ais_qt.models.ais_training_sets import load_scnt
 from ais_qt.models.editing import Editor
+from ais_qt.models.errors import AisError
 from ais_qt.models.project import SUFFIX
 from ais_qt.models.tomogram import VOLUME_SUFFIXES
+from ais_qt.models.training_set import TrainingSet
 from ais_qt.views.annotation_layer import AnnotationLayer
 from ais_qt.views.label_dialog import export_labels, import_labels
 from ais_qt.views.particle_layer import ParticleLayer
@@ -139,6 +142,8 @@ class MainWindow(QMainWindow):
         self.save_as_action = self._action("Save project &as…", self.save_project_as, "Ctrl+Shift+S")
         self.import_action = self._action("&Import label volume…", lambda: import_labels(self))
         self.export_action = self._action("&Export feature as label volume…", lambda: export_labels(self))
+        self.import_set_action = self._action("Import &training set (Ais .scnt or Ais-Qt .npz)…",
+                                              lambda: self.import_training_set())
         self.close_action = self._action("&Close tomogram", lambda: self.close_tomogram(), "Ctrl+W")
         self.quit_action = self._action("&Quit", self.close, QKeySequence.Quit)
         file_menu.addActions([self.new_action, self.open_action, self.sample_action])
@@ -146,7 +151,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addActions([self.save_action, self.save_as_action])
         file_menu.addSeparator()
-        file_menu.addActions([self.import_action, self.export_action])
+        file_menu.addActions([self.import_action, self.export_action, self.import_set_action])
         file_menu.addSeparator()
         file_menu.addActions([self.close_action, self.quit_action])
         self._fill_recent_menu()
@@ -270,6 +275,27 @@ class MainWindow(QMainWindow):
                           f"<b>Ais-Qt {__version__}</b><p>Segmentation of cryo-electron tomograms: annotate, "
                           "train small networks, segment, pick particles and render.</p>"
                           "<p>A re-implementation of Ais (Last et al., eLife 2024).</p>")
+
+    def import_training_set(self, path: str | None = None) -> None:
+        """A training set from Ais (.scnt) or saved here (.npz) into the Models tab, ready to train;
+        its feature is added when the session has none of that name."""
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Import a training set", "",
+                                                  "Training sets (*.scnt *.npz);;Ais training sets (*.scnt);;"
+                                                  "Ais-Qt training sets (*.npz)")
+            if not path:
+                return
+        try:
+            training_set = load_scnt(path) if str(path).lower().endswith(".scnt") else TrainingSet.load(path)
+        except AisError as e:
+            self.show_error(str(e))
+            return
+        name = training_set.metadata["feature"]
+        if self.controller.session.features.by_name(name) is None:
+            self.editor.add_feature(name)
+        self.workflow.setCurrentWidget(self.workflow.models)
+        self.training.use_training_set(training_set)
+        self.statusBar().showMessage(f"Imported {Path(path).name}: {training_set.summary()}", 8000)
 
     def show_error(self, text: str) -> None:
         """A non-blocking message box (the GUI and background tasks keep running)."""

@@ -8,15 +8,22 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSlider, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout)
 
+from ais_qt.models.ais_models import SUFFIX as AIS_SUFFIX
+from ais_qt.models.ais_models import has_ais_suffix, save_scnm
 from ais_qt.models.errors import AisError
 from ais_qt.models.network import SUFFIX, Network
 from ais_qt.models.training import result_text
 from ais_qt.views.feature_panel import swatch
 
+NETWORK_FILTER = (f"Networks (*{SUFFIX} *{AIS_SUFFIX});;Ais-Qt networks (*{SUFFIX});;"
+                  f"Ais models (*{AIS_SUFFIX})")
+
 
 def status(network: Network) -> str:
     if not network.trained:
         return "untrained"
+    if network.info.training.get("imported_from"):
+        return f"imported ({network.info.training['imported_from']})"
     metrics = network.info.metrics
     epochs = len(network.info.history.get("loss", []))
     text = f"{epochs} epochs" + (f", Dice {metrics['dice']:.2f}" if "dice" in metrics else "")
@@ -128,7 +135,7 @@ class NetworksList(QGroupBox):
 
     def load(self, paths: list[str] | None = None) -> None:
         if paths is None:
-            paths, _ = QFileDialog.getOpenFileNames(self, "Load networks", "", f"Ais-Qt networks (*{SUFFIX})")
+            paths, _ = QFileDialog.getOpenFileNames(self, "Load networks", "", NETWORK_FILTER)
         for path in paths:
             try:
                 self.networks.add(Network.load(path, self.training.library))
@@ -140,13 +147,16 @@ class NetworksList(QGroupBox):
         if network is None:
             return None
         if path is None:
-            start = str(network.path or Path.home() / f"{network.info.feature}{SUFFIX}")
-            path, _ = QFileDialog.getSaveFileName(self, f"Save the {network.info.feature} network", start,
-                                                  f"Ais-Qt network (*{SUFFIX})")
+            start = str(network.path.with_suffix(SUFFIX) if network.path else Path.home() / f"{network.info.feature}{SUFFIX}")
+            path, chosen = QFileDialog.getSaveFileName(self, f"Save the {network.info.feature} network", start,
+                                                       f"Ais-Qt network (*{SUFFIX});;Ais model, for Ais 1.2 (*{AIS_SUFFIX})")
             if not path:
                 return None
+            if AIS_SUFFIX in chosen and not has_ais_suffix(path):
+                path = str(Path(path).with_suffix(AIS_SUFFIX))
         try:
-            saved = network.save(path)
+            # An Ais model is an export: the network stays tied to its .aisnet (or to no file).
+            saved = save_scnm(network, path) if has_ais_suffix(path) else network.save(path)
         except (AisError, OSError) as e:
             self.problem.emit(str(e))
             return None
