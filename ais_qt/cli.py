@@ -6,6 +6,7 @@ Qt is imported only when a window is opened, so --help and --version work withou
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -31,6 +32,7 @@ def gui_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true", help="open the built-in synthetic sample tomogram")
     parser.add_argument("--screenshot", type=Path, metavar="OUT.png",
                         help="open the window, render it once, save a PNG of it and exit")
+    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up messages too")
     parser.add_argument("--version", action="version", version=f"ais-qt {__version__}")
     return parser
 
@@ -45,6 +47,9 @@ def command_parser() -> argparse.ArgumentParser:
 
     for module in (train, segment, pick, mesh, convert):
         module.add_parser(subparsers)
+    for command in subparsers.choices.values():
+        command.add_argument("--verbose", action="store_true",
+                             help="show TensorFlow's start-up messages (hidden by default; warnings always show)")
     return parser
 
 
@@ -55,10 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in COMMANDS:  # a sub-command; anything else is files for the GUI
         args = command_parser().parse_args(argv)
+        if args.verbose:
+            os.environ["AIS_QT_VERBOSE"] = "1"
         from importlib import import_module
 
         return import_module(f"ais_qt.commands.{args.command}").run(args)
     args = gui_parser().parse_args(argv)
+    if args.verbose:
+        os.environ["AIS_QT_VERBOSE"] = "1"
     return run_gui(args.files, demo=args.demo, screenshot=args.screenshot)
 
 

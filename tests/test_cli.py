@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -202,3 +203,19 @@ def test_mesh_and_pick_of_a_probability_map_with_no_voxel_size_and_an_origin(tmp
     assert "TS_09__Vesicle.mrc: a minimum volume in nm³ needs the voxel size" in capsys.readouterr().err
     assert main(["pick", str(path), "--min-volume", "100", "--voxel-size", "5", "--out", str(out)]) == 0
     assert "1 particles" in capsys.readouterr().out
+
+
+def test_convert_both_ways_quietly_and_segment_with_an_ais_model(tmp_path):
+    """No TensorFlow start-up notices reach the terminal; an Ais .scnm works wherever an .aisnet does."""
+    data = Path(__file__).parent / "data"
+    result = run_cli("convert", data / "ais_tiny.scnm", tmp_path / "tiny.aisnet")
+    assert result.returncode == 0 and "tiny.aisnet: Tiny" in result.stdout, result.stderr
+    for noise in ("oneDNN", "absl::InitializeLog", "cuInit", "cudart", "HDF5"):
+        assert noise not in result.stderr
+    back = run_cli("convert", tmp_path / "tiny.aisnet", tmp_path / "again.scnm")
+    assert back.returncode == 0 and (tmp_path / "again.scnm").exists() and not back.stderr.strip(), back.stderr
+    bad = run_cli("convert", tmp_path / "tiny.aisnet", tmp_path / "tiny.txt")
+    assert bad.returncode == 2 and "tiny.txt: name it .scnm (for Ais) or .aisnet" in bad.stderr
+    segmented = run_cli("segment", "--model", tmp_path / "again.scnm", data / "ais_tiny_volume.mrc", "--out",
+                        tmp_path / "out")
+    assert segmented.returncode == 0 and (tmp_path / "out" / "ais_tiny_volume__Tiny.mrc").exists()

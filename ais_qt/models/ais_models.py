@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import tarfile
 import tempfile
@@ -203,7 +204,13 @@ def save_scnm(network, path: str | os.PathLike) -> Path:
     base = path.name[: -len(SUFFIX)]
     with tempfile.TemporaryDirectory() as folder:
         h5_path = Path(folder) / "model.h5"
-        network.model.save(h5_path)
+        absl = logging.getLogger("absl")  # Keras calls HDF5 "legacy": it is what Ais reads, so say nothing
+        level = absl.level
+        absl.setLevel(logging.ERROR)
+        try:
+            network.model.save(h5_path)
+        finally:
+            absl.setLevel(level)
         _as_keras2(h5_path)
         members = {f"{base}_weights.h5": h5_path.read_bytes(),
                    f"{base}_metadata.json": json.dumps(ais_metadata(network)).encode()}

@@ -1,17 +1,71 @@
 """Keras, imported on first use only (it takes seconds), with TensorFlow as the default backend.
 
-Importing through here keeps start-up fast and TensorFlow's console chatter down; the code itself
-uses only the Keras 3 API, so KERAS_BACKEND=jax or torch works where those are installed.
+Importing through here keeps start-up fast and TensorFlow's console chatter out of the terminal:
+its C++ start-up notices (oneDNN, CUDA probing on machines without a GPU, absl's "before
+InitializeLog" banner) are printed before TF_CPP_MIN_LOG_LEVEL takes effect, so the import and the
+first device query run with the process's stderr captured, and only lines that are not such
+notices are passed on. AIS_QT_VERBOSE=1 (``--verbose`` on the command line) shows everything.
+The code itself uses only the Keras 3 API, so KERAS_BACKEND=jax or torch works where installed.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import sys
+import tempfile
+import threading
+
+NOISE = re.compile(r"All log messages before absl::InitializeLog|oneDNN custom operations|cudart_stub\.cc|"
+                   r"cuda_platform\.cc|cuda_executor\.cc|Unable to register cu(DNN|FFT|BLAS) factory|"
+                   r"computation placer already registered|TF-TRT Warning|This TensorFlow binary is optimized|"
+                   r"rebuild TensorFlow with the appropriate compiler flags|cuda_dnn\.cc|cuda_fft\.cc|cuda_blas\.cc")
+_lock = threading.Lock()
+_loaded = None
+
+
+def verbose() -> bool:
+    return os.environ.get("AIS_QT_VERBOSE", "") not in ("", "0")
 
 
 def keras():
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # errors only
+    global _loaded
+    if _loaded is not None:
+        return _loaded
+    with _lock:
+        if _loaded is None:
+            os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose() else "2")
+            _loaded = _import() if verbose() else _quietly(_import)
+    return _loaded
+
+
+def _import():
     import keras as _keras
 
+    if _keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # the CUDA probe happens here, inside the capture
     return _keras
+
+
+def _quietly(function):
+    """Run ``function`` with file descriptor 2 captured; pass on the lines that are not NOISE."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (a windowed build): nothing to keep clean
+        return function()
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            return function()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured.read().decode(errors="replace").splitlines()
+                    if line.strip() and not NOISE.search(line)]
+            if kept:
+                print("\n".join(kept), file=sys.stderr, flush=True)
