@@ -222,7 +222,8 @@ def build_training_set(items, features, options: TrainingSetOptions, progress=No
             flags.append(True)
             groups.append(g)
     n_negative = int(round(options.negative_ratio * len(xs))) if negatives else 0
-    order = np.concatenate([rng.permutation(len(negatives)) for _ in range(-(-n_negative // max(len(negatives), 1)))])
+    order = np.concatenate([np.zeros(0, int)] + [rng.permutation(len(negatives))  # none when every box is positive
+                                                 for _ in range(-(-n_negative // max(len(negatives), 1)))])
     for i in order[:n_negative].astype(int):
         k = rng.integers(0, 8)
         xs.append(jitter(orient(negatives[i][0], k)))
