@@ -130,7 +130,8 @@ def test_an_ais_training_set_becomes_one_that_trains_here():
 def test_file_menu_imports_an_ais_training_set_and_networks_load_an_ais_model(qtbot, window, tmp_path):
     window.import_training_set(str(DATA / "ais_set.scnt"))
     assert window.training.training_set.metadata["feature"] == "Membrane"
-    assert window.controller.session.features.by_name("Membrane") is not None
+    feature = window.controller.session.features.by_name("Membrane")
+    assert feature is not None and window.training.training_set.metadata["colour"] == feature.colour
     panel = window.workflow.models.training_panel
     assert window.workflow.currentWidget() is window.workflow.models
     assert "3 positive and 1 negative boxes" in panel.set_summary.text()
@@ -144,6 +145,7 @@ def test_file_menu_imports_an_ais_training_set_and_networks_load_an_ais_model(qt
     row = next(networks.tree.topLevelItem(i) for i in range(2) if networks.tree.topLevelItem(i).text(0) == "Tiny")
     assert row.text(1) == "Tiny test net (Ais)" and row.text(2) == "imported (ais_tiny.scnm)"
     networks.tree.setCurrentItem(row)
+    networks.grab().save(str(tmp_path / "networks_with_ais.png"))
     saved = networks.save(str(tmp_path / "tiny.scnm"))
     assert saved.name == "tiny.scnm" and load_scnm(saved).info.feature == "Tiny"
     window.import_training_set(str(tmp_path / "missing.scnt"))

@@ -45,3 +45,4 @@ def test_queue_segments_logs_and_survives_a_bad_file(qtbot, window, tmp_path):
     seg = Tomogram.open(tmp_path / "out" / f"{good[1].stem}__Membrane.mrc")
     values = np.asarray(seg.data)
     assert seg.dtype == np.float32 and 0 <= values.min() and values.max() <= 1
+    tab.grab().save(str(tmp_path / "export_tab.png"))

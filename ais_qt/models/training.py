@@ -217,7 +217,7 @@ def train(training_set: TrainingSet, settings: TrainSettings, library, progress:
     # it (and tracing predictions on the model whose fit() had been stopped mid-epoch).
     model = _fresh(arch, s, settings.params, model.get_weights())
     meta = training_set.metadata
-    info = new_info(meta["feature"], meta.get("colour", "#e69f00"), arch, settings.params, s,
+    info = new_info(meta["feature"], meta.get("colour") or "#e69f00", arch, settings.params, s,
                     voxel_size=meta.get("voxel_size"), normalisation=meta.get("normalisation", "tile"))
     info.training = {**asdict(settings), "copies": meta.get("copies"), "negative_ratio": meta.get("negative_ratio"),
                      "tiles": len(training_set), "positive_boxes": meta.get("positive_boxes"),

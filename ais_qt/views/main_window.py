@@ -291,8 +291,8 @@ class MainWindow(QMainWindow):
             self.show_error(str(e))
             return
         name = training_set.metadata["feature"]
-        if self.controller.session.features.by_name(name) is None:
-            self.editor.add_feature(name)
+        feature = self.controller.session.features.by_name(name) or self.editor.add_feature(name)
+        training_set.metadata["colour"] = training_set.metadata.get("colour") or feature.colour
         self.workflow.setCurrentWidget(self.workflow.models)
         self.training.use_training_set(training_set)
         self.statusBar().showMessage(f"Imported {Path(path).name}: {training_set.summary()}", 8000)
