@@ -1,0 +1,277 @@
+"""Filament picking: points along each filament's centre line, with orientations, for helical and
+filament averaging (microtubules, actin, ...).
+
+A segmentation (0..255) is thresholded; each connected object's hollow interior is filled (a
+microtubule wall segmented as a ring of protofilaments becomes a rod, so its axis is the lumen's
+centre, not a skeleton of the wall): the object is closed with a ball as wide as the widest lumen
+(gaps between protofilaments bridged) and its holes filled in the planes across each axis, so a tube
+in any direction closes; bumps are smoothed away; the rod is thinned to a one-voxel skeleton; side branches shorter than the pruning length
+are removed and the skeleton is split at its junctions; each piece longer than the minimum length
+is ordered end to end, smoothed by a spline, and sampled at the spacing. Every point gets RELION
+angles whose Z axis follows the filament (models/orientations.py), plus an optional twist per point,
+the filament's id and the local radius of curvature.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import interpolate, ndimage
+from skimage.morphology import skeletonize
+
+from ais_qt.models.errors import AisError
+from ais_qt.models.orientations import angles_for
+from ais_qt.models.progress import Progress
+
+SMOOTHING = 1.5  # voxels (Gaussian sigma) of surface smoothing before thinning; keeps 7 nm actin at 10 Å
+_NEIGHBOURS = np.array([(dz, dy, dx) for dz in (-1, 0, 1) for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+                        if (dz, dy, dx) != (0, 0, 0)])
+
+
+@dataclass
+class FilamentSettings:
+    threshold: float = 128  # level on the 0..255 scale
+    min_length_nm: float = 50.0  # shorter pieces are dropped
+    spacing_nm: float = 8.0  # between points along a filament
+    twist_deg: float = 0.0  # psi added per point (helical twist)
+    prune_nm: float = 10.0  # side branches shorter than this are removed before splitting
+    lumen_nm: float = 10.0  # hollow filaments with an inner radius up to this are filled (microtubules: 8)
+
+    def in_pixels(self, voxel_size: float | None) -> tuple[float, float, float, float]:
+        if not voxel_size or voxel_size <= 0:
+            raise AisError(None, "filament lengths and spacings are in nm and need the voxel size, which the header "
+                                 "gives as 0: give it (--voxel-size on the command line, the tomogram list in the app)")
+        nm = voxel_size / 10.0
+        return self.min_length_nm / nm, max(self.spacing_nm / nm, 0.5), self.prune_nm / nm, self.lumen_nm / nm
+
+
+@dataclass
+class FilamentPicks:
+    """Points along filaments: centres (z, y, x voxels), RELION angles (rot, tilt, psi in degrees),
+    the filament each belongs to (1, 2, ...) and the local radius of curvature (voxels; inf = straight)."""
+
+    zyx: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    angles: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    filament: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+    curvature_radius: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def __len__(self) -> int:
+        return len(self.zyx)
+
+    @property
+    def weight(self) -> np.ndarray:  # what coordinate writers call a figure of merit
+        return np.ones(len(self))
+
+    def lines(self) -> list[np.ndarray]:
+        """Each filament's points in order, for drawing."""
+        return [self.zyx[self.filament == i] for i in np.unique(self.filament)]
+
+    def without_filament(self, number: int) -> FilamentPicks:
+        keep = self.filament != number
+        return FilamentPicks(self.zyx[keep], self.angles[keep], self.filament[keep], self.curvature_radius[keep])
+
+    def without_point(self, index: int) -> FilamentPicks:
+        keep = np.arange(len(self)) != index
+        return FilamentPicks(self.zyx[keep], self.angles[keep], self.filament[keep], self.curvature_radius[keep])
+
+
+def pick_filaments(segmentation: np.ndarray, settings: FilamentSettings = FilamentSettings(),
+                   voxel_size: float | None = None, progress: Progress | None = None) -> FilamentPicks:
+    """Points along the filaments of a 0..255 segmentation (see the module docstring)."""
+    progress = progress or Progress()
+    min_length, spacing, prune, lumen = settings.in_pixels(voxel_size)
+    lines = centre_lines(np.asarray(segmentation) >= settings.threshold, prune, lumen, progress)
+    zyx, angles, ids, radii = [], [], [], []
+    number = 0
+    for line in lines:
+        sampled = sample_line(line, spacing, min_length)
+        if sampled is None:
+            continue
+        number += 1
+        points, tangents, radius = sampled
+        twist = settings.twist_deg * np.arange(len(points))
+        zyx.append(points)
+        angles.append(angles_for(tangents[:, ::-1], ((twist + 180) % 360) - 180))
+        ids.append(np.full(len(points), number))
+        radii.append(radius)
+    progress.report(1.0, f"{number} filaments")
+    if not zyx:
+        return FilamentPicks()
+    return FilamentPicks(np.concatenate(zyx), np.concatenate(angles), np.concatenate(ids), np.concatenate(radii))
+
+
+def centre_lines(mask: np.ndarray, prune: float = 0.0, lumen: float = 0.0,
+                 progress: Progress | None = None) -> list[np.ndarray]:
+    """Ordered centre lines (n, 3) of every object in a 3D mask, split at junctions."""
+    progress = progress or Progress()
+    objects, count = ndimage.label(mask, structure=np.ones((3, 3, 3)))
+    lines = []
+    for index, box in enumerate(ndimage.find_objects(objects), start=1):
+        progress.report(0.9 * index / max(count, 1), f"object {index} of {count}")
+        if box is None:
+            continue
+        box = tuple(slice(max(s.start - 1, 0), s.stop + 1) for s in box)
+        solid = filled(closed(objects[box] == index, lumen))
+        # Bumps on the surface (subunits, noise) each grow a skeleton spur: smooth them away first.
+        solid = ndimage.gaussian_filter(solid.astype(np.float32), SMOOTHING) > 0.5
+        skeleton = skeletonize(solid).astype(bool)
+        origin = np.array([s.start for s in box])
+        radius = ndimage.distance_transform_edt(solid)
+        for piece in pieces(skeleton, prune):
+            # Centred first, so the ends are continued along the axis, then centred again.
+            lines.append(recentred(reach_ends(recentred(piece, solid, radius), solid, radius), solid, radius) + origin)
+    return lines
+
+
+def recentred(path: np.ndarray, solid: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    """Each point moved to the centroid of the object's cross-section through it (the voxels within
+    two radii of it and less than 1.5 voxels from the plane across the path there): a thinned
+    object's skeleton wanders by a voxel or two, the centroid of a cross-section does not."""
+    if len(path) < 3:
+        return path
+    r = max(float(np.median(radius[tuple(np.clip(np.round(path).astype(int), 0, np.array(solid.shape) - 1).T)])), 1.0)
+    reach = int(np.ceil(2 * r)) + 1
+    window = max(2, int(r))
+    out = path.copy()
+    for i, point in enumerate(path):
+        a, b = path[max(i - window, 0)], path[min(i + window, len(path) - 1)]
+        tangent = b - a
+        norm = np.linalg.norm(tangent)
+        if norm < 1e-6:
+            continue
+        tangent /= norm
+        lo = np.maximum(np.floor(point).astype(int) - reach, 0)
+        hi = np.minimum(np.floor(point).astype(int) + reach + 1, solid.shape)
+        voxels = np.argwhere(solid[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]) + lo
+        offsets = voxels - point
+        across = np.abs(offsets @ tangent) < 1.5
+        near = np.linalg.norm(offsets, axis=1) <= 2 * r
+        chosen = voxels[across & near]
+        if len(chosen):
+            out[i] = chosen.mean(axis=0)
+    return out
+
+
+def reach_ends(path: np.ndarray, solid: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    """A skeleton path whose ends are made right: within a radius of its tips a skeleton bends into
+    the corners of the object's end and stops short of it, so that much is cut off each end and the
+    path is continued straight, along its direction there, to the object's surface."""
+    r = float(np.median(radius[tuple(path.astype(int).T)]))
+    steps = np.linalg.norm(np.diff(path, axis=0), axis=1)
+    arc = np.concatenate([[0.0], np.cumsum(steps)])
+    if arc[-1] <= 3 * r:
+        return path
+    core = path[(arc >= r) & (arc <= arc[-1] - r)]
+    if len(core) < 3:
+        return path
+    ends = []
+    for tip, inner in ((core[0], core[:max(3, int(r) + 1)]), (core[-1], core[-max(3, int(r) + 1):][::-1])):
+        direction = tip - inner.mean(axis=0)
+        norm = np.linalg.norm(direction)
+        extension = []
+        if norm > 1e-6:
+            direction /= norm
+            for k in range(1, int(4 * r) + 2):
+                point = tip + 0.5 * k * direction
+                voxel = tuple(np.round(point).astype(int))
+                if any(v < 0 or v >= n for v, n in zip(voxel, solid.shape)) or not solid[voxel]:
+                    break
+                extension.append(point)
+        ends.append(np.array(extension).reshape(-1, 3))
+    return np.concatenate([ends[0][::-1], core, ends[1]])
+
+
+def closed(mask: np.ndarray, radius: float) -> np.ndarray:
+    """Morphological closing with a ball of ``radius`` voxels (exact, by distance transforms), in a
+    margin wide enough that nothing is cut at the box's edge; the object itself is always kept."""
+    if radius < 1:
+        return mask
+    pad = int(np.ceil(radius)) + 2
+    grown = ndimage.distance_transform_edt(~np.pad(mask, pad)) <= radius
+    shrunk = ndimage.distance_transform_edt(grown) > radius
+    return shrunk[pad:-pad, pad:-pad, pad:-pad] | mask
+
+
+def filled(mask: np.ndarray) -> np.ndarray:
+    """The object with its hollow interior filled: holes closed in every plane across each axis."""
+    out = mask.copy()
+    for axis in range(3):
+        moved = np.moveaxis(mask, axis, 0)
+        target = np.moveaxis(out, axis, 0)
+        for i in range(moved.shape[0]):
+            if moved[i].any():
+                target[i] |= ndimage.binary_fill_holes(moved[i])
+    return out
+
+
+def pieces(skeleton: np.ndarray, prune: float) -> list[np.ndarray]:
+    """A skeleton's branches as ordered voxel paths: side branches shorter than ``prune`` removed,
+    then split where three or more branches meet."""
+    skeleton = skeleton.copy()
+    for _ in range(10):  # pruning can expose new short ends; a few rounds settle it
+        degree = _degree(skeleton)
+        junctions = skeleton & (degree >= 3)
+        if not junctions.any():
+            break
+        segments, n = ndimage.label(skeleton & ~junctions, structure=np.ones((3, 3, 3)))
+        ends = skeleton & (degree == 1)
+        touching = ndimage.binary_dilation(junctions, np.ones((3, 3, 3)))
+        sizes = np.bincount(segments.ravel(), minlength=n + 1)
+        short = [i for i in range(1, n + 1) if sizes[i] < prune and (ends & (segments == i)).any()
+                 and (touching & (segments == i)).any()]
+        if not short:
+            break
+        skeleton[np.isin(segments, short)] = False
+        skeleton = skeletonize(skeleton).astype(bool)  # junction blobs left behind thin out again
+    degree = _degree(skeleton)
+    segments, n = ndimage.label(skeleton & (degree < 3), structure=np.ones((3, 3, 3)))
+    return [p for p in (_ordered(np.argwhere(segments == i)) for i in range(1, n + 1)) if len(p) > 1]
+
+
+def _degree(skeleton: np.ndarray) -> np.ndarray:
+    return ndimage.convolve(skeleton.astype(np.uint8), np.ones((3, 3, 3), np.uint8), mode="constant") - skeleton
+
+
+def _ordered(points: np.ndarray) -> np.ndarray:
+    """The voxels of a simple path, end to end (a closed loop is opened where it starts)."""
+    index = {tuple(p): i for i, p in enumerate(points)}
+    neighbours = [[index[t] for t in map(tuple, p + _NEIGHBOURS) if t in index] for p in points]
+    ends = [i for i, n in enumerate(neighbours) if len(n) <= 1]
+    start = ends[0] if ends else 0
+    order, seen = [start], {start}
+    while True:
+        nxt = [j for j in neighbours[order[-1]] if j not in seen]
+        if not nxt:
+            break
+        # Prefer face neighbours over diagonal ones, so a staircase is walked step by step.
+        j = min(nxt, key=lambda k: np.abs(points[k] - points[order[-1]]).sum())
+        order.append(j)
+        seen.add(j)
+    return points[order].astype(float)
+
+
+def sample_line(line: np.ndarray, spacing: float, min_length: float):
+    """(points, unit tangents, radius of curvature) every ``spacing`` voxels along a smoothed spline
+    through ``line``; None when the line is shorter than ``min_length``."""
+    steps = np.linalg.norm(np.diff(line, axis=0), axis=1)
+    length = float(steps.sum())
+    if length < max(min_length, 2.0) or len(line) < 4:
+        return None
+    u = np.concatenate([[0.0], np.cumsum(steps)]) / length
+    # A voxel path zig-zags by about half a voxel: smooth it by that much.
+    tck, _ = interpolate.splprep(line.T, u=u, s=len(line) * 0.5, k=3)
+    dense = np.linspace(0, 1, max(int(length * 4), 8))
+    curve = np.array(interpolate.splev(dense, tck)).T
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(curve, axis=0), axis=1))])
+    count = int(arc[-1] // spacing) + 1
+    offset = (arc[-1] - (count - 1) * spacing) / 2  # centre the points on the filament
+    at = np.interp(offset + spacing * np.arange(count), arc, dense)
+    points = np.array(interpolate.splev(at, tck)).T
+    first = np.array(interpolate.splev(at, tck, der=1)).T
+    second = np.array(interpolate.splev(at, tck, der=2)).T
+    speed = np.linalg.norm(first, axis=1)
+    curvature = np.linalg.norm(np.cross(first, second), axis=1) / np.maximum(speed ** 3, 1e-12)
+    with np.errstate(divide="ignore"):
+        radius = np.where(curvature > 1e-9, 1.0 / curvature, np.inf)
+    return points, first / speed[:, None], radius

@@ -1,0 +1,87 @@
+"""Filament picking (models/filaments.py) and orientation conventions (models/orientations.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ais_qt.models.errors import AisError
+from ais_qt.models.filaments import FilamentSettings, pick_filaments
+from ais_qt.models.orientations import (angles_for, copick_matrices, dynamo_matrix, from_copick, from_dynamo,
+                                        relion_matrix, to_dynamo, z_axis)
+
+
+def tube(shape, centre, direction, inner, outer, half_length):
+    """A straight tube (hollow when inner > 0) as a 0/255 volume; direction in z, y, x."""
+    d = np.asarray(direction, float) / np.linalg.norm(direction)
+    grid = np.stack(np.mgrid[tuple(slice(0, n) for n in shape)], -1).astype(float) - centre
+    along = grid @ d
+    across = np.linalg.norm(grid - along[..., None] * d, axis=-1)
+    return ((across >= inner) & (across <= outer) & (np.abs(along) <= half_length)).astype(np.uint8) * 255, d
+
+
+def errors(picks, centre, d):
+    rel = picks.zyx - centre
+    along = rel @ d
+    distance = np.linalg.norm(rel - along[:, None] * d, axis=1)
+    angle = np.degrees(np.arccos(np.clip(np.abs(z_axis(picks.angles)[:, ::-1] @ d), 0, 1)))
+    return distance, angle, along
+
+
+@pytest.mark.parametrize("inner", [0, 8])  # a solid rod, and a microtubule-like wall around a lumen
+def test_a_tube_in_any_direction_is_traced_along_its_axis(inner):
+    centre = np.array([32.0, 48.0, 48.0])
+    volume, d = tube((64, 96, 96), centre, (0.3, 0.5, 0.81), inner, inner + 4, 40)
+    picks = pick_filaments(volume, FilamentSettings(spacing_nm=5, twist_deg=30), voxel_size=10.0)
+    assert set(picks.filament) == {1}
+    distance, angle, along = errors(picks, centre, d)
+    assert np.median(distance) < 1 and distance.max() < 2  # on the lumen's centre, not on the wall
+    assert np.median(angle) < 3 and angle.max() < 8
+    assert along.max() - along.min() + 5 > 0.85 * 80  # covers the tube end to end (each point ±2.5 voxels)
+    assert np.allclose(np.diff(along if along[-1] > along[0] else -along), 5, atol=0.3)
+    psi = picks.angles[:, 2]
+    assert np.allclose((np.diff(psi) + 180) % 360 - 180, 30)  # the twist per point
+    assert np.all(picks.curvature_radius > 200)  # straight
+
+
+def test_a_curved_filament_keeps_its_curvature_and_separate_filaments_their_ids():
+    shape = (40, 128, 128)
+    z, y, x = np.mgrid[0:40, 0:128, 0:128]
+    radius = 40.0
+    ring = np.abs(np.hypot(y - 64, x - 64) - radius)
+    arc = (ring <= 2.5) & (np.abs(z - 20) <= 2.5) & (x > 64)  # half a circle of radius 40 voxels
+    rod = (np.hypot(z - 20, x - 20) <= 2.5) & (y > 20) & (y < 100)  # and a straight rod beside it
+    picks = pick_filaments((arc | rod).astype(np.uint8) * 255, FilamentSettings(), voxel_size=10.0)
+    assert sorted(set(picks.filament)) == [1, 2]
+    arc_points = picks.zyx[:, 2] > 60
+    radii = picks.curvature_radius[arc_points][1:-1]
+    assert np.all(np.abs(radii - radius) < 6)
+    on_circle = np.hypot(picks.zyx[arc_points, 1] - 64, picks.zyx[arc_points, 2] - 64)
+    assert np.all(np.abs(on_circle - radius) < 1.5)
+    assert len(set(picks.filament[arc_points])) == 1 and len(set(picks.filament[~arc_points])) == 1
+    assert len(picks.without_filament(1).lines()) == 1 and len(picks.without_point(0)) == len(picks) - 1
+
+
+def test_short_pieces_empty_volumes_and_a_missing_voxel_size():
+    volume, _ = tube((40, 64, 64), np.array([20.0, 32, 32]), (0, 0, 1), 0, 3, 15)
+    assert len(pick_filaments(volume, FilamentSettings(min_length_nm=50), voxel_size=10.0)) == 0
+    assert len(pick_filaments(np.zeros((10, 10, 10), np.uint8), voxel_size=10.0)) == 0
+    with pytest.raises(AisError, match="need the voxel size"):
+        pick_filaments(volume, voxel_size=None)
+
+
+# ------------------------------------------------------------ conventions
+def test_relion_dynamo_and_copick_angles_describe_the_same_rotation():
+    rng = np.random.default_rng(0)
+    angles = np.column_stack([rng.uniform(-180, 180, 40), rng.uniform(1, 179, 40), rng.uniform(-180, 180, 40)])
+    a = relion_matrix(*angles.T)
+    np.testing.assert_allclose(dynamo_matrix(*to_dynamo(angles).T), np.swapaxes(a, -1, -2), atol=1e-12)
+    np.testing.assert_allclose((from_dynamo(to_dynamo(angles)) - angles + 180) % 360 - 180, 0, atol=1e-9)
+    np.testing.assert_allclose((from_copick(copick_matrices(angles)) - angles + 180) % 360 - 180, 0, atol=1e-9)
+    # A published equivalent pair (the eulerangles package's tests): Dynamo (-47.273, 1.1777, -132.3)
+    # and RELION (137.7, 1.1777, 42.727) give the same reconstruction.
+    dynamo = to_dynamo([[137.7, 1.1777, 42.727]])[0]
+    np.testing.assert_allclose((dynamo - [-47.273, 1.1777, -132.3] + 180) % 360 - 180, 0, atol=1e-6)
+    directions = rng.normal(size=(20, 3))
+    np.testing.assert_allclose(z_axis(angles_for(directions, 25)),
+                               directions / np.linalg.norm(directions, axis=1, keepdims=True), atol=1e-12)
