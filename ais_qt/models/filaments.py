@@ -255,6 +255,8 @@ def sample_line(line: np.ndarray, spacing: float, min_length: float):
     """(points, unit tangents, radius of curvature) every ``spacing`` voxels along a smoothed spline
     through ``line``; None when the line is shorter than ``min_length``."""
     steps = np.linalg.norm(np.diff(line, axis=0), axis=1)
+    line = line[np.concatenate([[True], steps > 1e-3])]  # recentred neighbours can coincide
+    steps = steps[steps > 1e-3]
     length = float(steps.sum())
     if length < max(min_length, 2.0) or len(line) < 4:
         return None
