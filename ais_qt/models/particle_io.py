@@ -16,6 +16,7 @@ import numpy as np
 
 from ais_qt.models.atomic import atomic_path
 from ais_qt.models.errors import AisError
+from ais_qt.models.orientations import copick_matrices, from_copick, from_dynamo, to_dynamo
 from ais_qt.models.picking import Particles
 from ais_qt.models.segmentation import split_output_name, volume_stem
 
@@ -113,6 +114,11 @@ def _write_star(path, xyz, particles, context):
         "rlnCenteredCoordinateZAngst": centred[:, 2],
         "rlnAutopickFigureOfMerit": particles.weight.astype(float),
     })
+    angles = getattr(particles, "angles", None)
+    if angles is not None:  # RELION's own convention (models/orientations.py)
+        table["rlnAngleRot"], table["rlnAngleTilt"], table["rlnAnglePsi"] = angles.T
+    if getattr(particles, "filament", None) is not None:
+        table["rlnHelicalTubeID"] = particles.filament.astype(int)
     starfile.write({"particles": table}, path, overwrite=True)
 
 
@@ -135,7 +141,13 @@ def _write_tbl(path, xyz, particles, context):
     table[:, 19] = 1  # tomogram index: one table per tomogram
     table[:, 21] = 1
     table[:, 23:26] = xyz
-    np.savetxt(path, table, fmt=["%d"] * 23 + ["%.3f"] * 3 + ["%d"] * (TBL_COLUMNS - 26), delimiter=" ")
+    angles = getattr(particles, "angles", None)
+    if angles is not None:
+        table[:, 6:9] = to_dynamo(angles)  # columns 7-9: tdrot, tilt, narot
+    if getattr(particles, "filament", None) is not None:
+        table[:, 22] = particles.filament  # column 23, "annotation": which filament
+    np.savetxt(path, table, fmt=["%d"] * 6 + ["%.3f"] * 3 + ["%d"] * 14 + ["%.3f"] * 3 + ["%d"] * (TBL_COLUMNS - 26),
+               delimiter=" ")
 
 
 def _read_tbl(path):
@@ -148,12 +160,17 @@ def _read_tbl(path):
 # ---------------------------------------------------------- copick .json
 def _write_copick(path, xyz, particles, context):
     apix = _voxel(context, path)
-    identity = np.eye(4).tolist()
+    angles = getattr(particles, "angles", None)
+    matrices = copick_matrices(angles) if angles is not None else np.tile(np.eye(4), (len(xyz), 1, 1))
+    ids = getattr(particles, "filament", None)
+    ids = ids if ids is not None else np.zeros(len(xyz), int)
     picks = {
         "pickable_object_name": context.feature, "user_id": "ais-qt", "session_id": "0",
-        "run_name": context.tomogram, "voxel_spacing": apix, "unit": "angstrom", "trust_orientation": False,
-        "points": [{"location": {"x": x * apix, "y": y * apix, "z": z * apix}, "transformation_": identity,
-                    "instance_id": 0, "score": float(w)} for (x, y, z), w in zip(xyz, particles.weight)],
+        "run_name": context.tomogram, "voxel_spacing": apix, "unit": "angstrom",
+        "trust_orientation": angles is not None,
+        "points": [{"location": {"x": x * apix, "y": y * apix, "z": z * apix}, "transformation_": m.tolist(),
+                    "instance_id": int(i), "score": float(w)}
+                   for (x, y, z), w, m, i in zip(xyz, particles.weight, matrices, ids)],
     }
     path.write_text(json.dumps(picks))
 
@@ -164,6 +181,28 @@ def _read_copick(path):
     if picks.get("unit", "angstrom") != "angstrom" or apix <= 0:
         raise ValueError("needs unit 'angstrom' and a voxel_spacing")
     return [[p["location"][k] / apix for k in "xyz"] for p in picks.get("points", [])]
+
+
+def read_angles(path: str | os.PathLike) -> np.ndarray | None:
+    """RELION angles (rot, tilt, psi; n x 3) stored with the coordinates, or None when the file has none."""
+    path = Path(path)
+    fmt = format_of(path)
+    if fmt == "star":
+        import starfile
+
+        data = starfile.read(path, always_dict=True)
+        table = data.get("particles", next(iter(data.values()), None))
+        names = ["rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi"]
+        return table[names].to_numpy(float) if all(n in table for n in names) else None
+    if fmt == "tbl":
+        table = np.loadtxt(path, ndmin=2)
+        return from_dynamo(table[:, 6:9]) if table.size else np.zeros((0, 3))
+    if fmt == "copick":
+        picks = json.loads(path.read_text())
+        if not picks.get("trust_orientation"):
+            return None
+        return from_copick(np.array([p["transformation_"] for p in picks.get("points", [])], float).reshape(-1, 4, 4))
+    return None
 
 
 WRITERS = {"tsv": _write_tsv, "star": _write_star, "tbl": _write_tbl, "copick": _write_copick}
