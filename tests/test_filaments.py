@@ -109,3 +109,23 @@ def test_angles_written_rotate_a_rod_onto_the_axis_they_were_made_from(tmp_path,
         traced = pick_filaments(volume, FilamentSettings(spacing_nm=4, min_length_nm=30), voxel_size=10.0)
         found = z_axis(traced.angles)[:, ::-1]  # z, y, x
         assert len(found) and np.degrees(np.arccos(np.median(np.abs(found @ direction[::-1])))) < 4
+
+
+def test_pick_command_filament_mode_writes_angles_and_tube_ids(tmp_path, capsys):
+    import starfile
+
+    from ais_qt.cli import main
+    from tests.conftest import write_mrc
+
+    volume, d = tube((48, 96, 96), np.array([24.0, 48, 48]), (0, 0.6, 0.8), 5, 8, 35)  # a small hollow tube
+    write_mrc(tmp_path / "TS_01__Microtubule.mrc", volume, voxel_size=10.0)
+    out = tmp_path / "picks"
+    assert main(["pick", str(tmp_path / "TS_01__Microtubule.mrc"), "--mode", "filament", "--spacing", "4",
+                 "--twist", "10", "--out", str(out)]) == 0
+    table = starfile.read(out / "TS_01__Microtubule_coords.star")
+    assert len(table) > 10 and set(table["rlnHelicalTubeID"]) == {1}
+    axes = z_axis(table[["rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi"]].to_numpy())[:, ::-1]
+    assert np.median(np.abs(axes @ d)) > np.cos(np.radians(3))
+    assert main(["pick", str(tmp_path / "TS_01__Microtubule.mrc"), "--mode", "filament", "--out", str(out),
+                 "--overwrite", "--voxel-size", "0"]) == 1
+    assert "TS_01__Microtubule.mrc: voxel size must be a positive number" in capsys.readouterr().err

@@ -10,22 +10,38 @@ from ais_qt.commands.segment import Bar, add_voxel_size, expand
 from ais_qt.models.errors import AisError
 from ais_qt.models.progress import Progress
 
-EXAMPLE = ("example:\n  ais-qt pick 'segmented/*__Ribosome.mrc' --threshold 128 --min-volume 2000 "
+EXAMPLE = ("examples:\n  ais-qt pick 'segmented/*__Ribosome.mrc' --threshold 128 --min-volume 2000 "
            "--min-spacing 20 --format star --out picks/\n"
-           "  (--min-volume in nm³; 300vx for voxels)")
+           "  (--min-volume in nm³; 300vx for voxels)\n"
+           "  ais-qt pick 'segmented/*__Microtubule.mrc' --mode filament --spacing 8 --min-length 100 --out picks/\n"
+           "  (points along each filament with RELION angles whose Z axis follows it, rlnHelicalTubeID)")
 
 
 def add_parser(subparsers) -> None:
+    from ais_qt.models.filaments import FilamentSettings
     from ais_qt.models.particle_io import FORMATS
 
     p = subparsers.add_parser("pick", help="pick particles in segmented volumes",
-                              description="Threshold, distance transform, watershed, minimum volume and spacing "
-                                          "(the Ais procedure); writes <segmentation>_coords.<ext> per volume.",
+                              description="Blobs: threshold, distance transform, watershed, minimum volume and "
+                                          "spacing (the Ais procedure). Filaments: centre lines (hollow ones "
+                                          "filled), points at a spacing with orientations. Writes "
+                                          "<segmentation>_coords.<ext> per volume.",
                               epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("segmentations", nargs="+", help="segmented .mrc files (0..255) or glob patterns")
     p.add_argument("--threshold", type=float, default=128, help="level on the 0..255 scale (default 128)")
     p.add_argument("--min-volume", default="0", help="smallest particle: nm³, or voxels with a vx suffix (default 0)")
     p.add_argument("--min-spacing", type=float, default=0, help="smallest distance between particles in nm")
+    p.add_argument("--mode", choices=("blob", "filament"), default="blob",
+                   help="blob: one particle per blob (default); filament: points along each filament's axis")
+    f = FilamentSettings()
+    p.add_argument("--spacing", type=float, default=f.spacing_nm, help=f"filament: nm between points ({f.spacing_nm:g})")
+    p.add_argument("--min-length", type=float, default=f.min_length_nm,
+                   help=f"filament: shorter pieces are dropped, nm ({f.min_length_nm:g})")
+    p.add_argument("--twist", type=float, default=f.twist_deg, help="filament: psi added per point, degrees (0)")
+    p.add_argument("--prune", type=float, default=f.prune_nm,
+                   help=f"filament: side branches shorter than this are removed, nm ({f.prune_nm:g})")
+    p.add_argument("--lumen", type=float, default=f.lumen_nm,
+                   help=f"filament: hollow filaments up to this inner radius are filled, nm ({f.lumen_nm:g})")
     p.add_argument("--format", choices=list(FORMATS), default="star", help="output format (default star)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
@@ -33,12 +49,17 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
+    from ais_qt.models.filaments import FilamentSettings
     from ais_qt.models.particle_io import pick_to_file
     from ais_qt.models.picking import PickSettings, parse_volume
 
     try:
-        volume, unit = parse_volume(args.min_volume)
-        settings = PickSettings(args.threshold, volume, unit, args.min_spacing)
+        if args.mode == "filament":
+            settings = FilamentSettings(args.threshold, args.min_length, args.spacing, args.twist, args.prune,
+                                        args.lumen)
+        else:
+            volume, unit = parse_volume(args.min_volume)
+            settings = PickSettings(args.threshold, volume, unit, args.min_spacing)
     except AisError as e:
         print(f"ais-qt pick: {e}", file=sys.stderr)
         return 2

@@ -101,6 +101,20 @@ def pick_filaments(segmentation: np.ndarray, settings: FilamentSettings = Filame
     return FilamentPicks(np.concatenate(zyx), np.concatenate(angles), np.concatenate(ids), np.concatenate(radii))
 
 
+def pick_filaments_file(path, settings: FilamentSettings = FilamentSettings(), progress: Progress | None = None,
+                        voxel_size: float | None = None):
+    """Filaments of a segmented .mrc (any encoding Ais-Qt or Ais writes): (FilamentPicks, its Tomogram)."""
+    from ais_qt.models.segmentation import open_segmentation
+
+    volume = open_segmentation(path)
+    if voxel_size is not None:
+        volume.voxel_size = voxel_size
+    try:
+        return pick_filaments(np.asarray(volume.data), settings, volume.voxel_size, progress), volume
+    except AisError as e:
+        raise AisError(volume.path, e.problem) from None
+
+
 def centre_lines(mask: np.ndarray, prune: float = 0.0, lumen: float = 0.0,
                  progress: Progress | None = None) -> list[np.ndarray]:
     """Ordered centre lines (n, 3) of every object in a 3D mask, split at junctions."""

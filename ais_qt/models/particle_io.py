@@ -211,14 +211,17 @@ READERS = {"tsv": _read_tsv, "star": _read_star, "tbl": _read_tbl, "copick": _re
 
 def pick_to_file(segmentation: str | os.PathLike, folder: str | os.PathLike, settings, fmt: str = "star",
                  overwrite: bool = False, progress=None, voxel_size: float | None = None) -> tuple[Path, int | None]:
-    """Pick one segmented volume and write its coordinates; returns (path, count) — count None if skipped.
+    """Pick one segmented volume (blobs with PickSettings, filaments with FilamentSettings) and write its
+    coordinates; returns (path, count) — count None if skipped.
     ``voxel_size`` (Å) overrides the header's."""
+    from ais_qt.models.filaments import FilamentSettings, pick_filaments_file
     from ais_qt.models.picking import pick_file
 
     target = output_path(segmentation, folder, fmt)
     if target.exists() and not overwrite:
         return target, None
-    particles, volume = pick_file(segmentation, settings, progress, voxel_size)
+    picker = pick_filaments_file if isinstance(settings, FilamentSettings) else pick_file
+    particles, volume = picker(segmentation, settings, progress, voxel_size)
     Path(folder).mkdir(parents=True, exist_ok=True)
     write(particles, target, Context.of_segmentation(segmentation, volume.voxel_size, volume.shape), fmt)
     return target, len(particles)
