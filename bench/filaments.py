@@ -1,0 +1,127 @@
+"""Filament picking against ground truth: ../shared/data/synthetic_mixed_10A (3 microtubules, 31 actin).
+
+The filaments are picked at the defaults from the ground-truth label volume (and, with
+--segmentation, from a network's segmentation of the tomogram) and compared with the true axes.
+The true axis of a filament class is taken from the label independently of the picker: the ridge of
+the distance transform of the (lumen-filled) label, i.e. the voxels at least as far from the
+surface as all their neighbours and at least 0.6 of the object's largest depth (so not the bumps of
+a rough surface). Reported per class:
+- axis distance: from each point to the nearest ridge voxel (voxels);
+- angle: between each point's Z axis and the ridge's local direction (principal axis of the ridge
+  voxels within 2 radii), degrees;
+- coverage: the fraction of ridge voxels within half a spacing (+1 voxel) of a point along its axis
+  and within the filament's radius (+1) across it;
+- split / merged: true objects (connected components of the label) traced as several filaments, and
+  filaments running through several true objects.
+
+    python bench/filaments.py [--segmentation SEG.mrc --value 2] [--spacing 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+from scipy.spatial import cKDTree
+
+from ais_qt.models.filaments import FilamentSettings, closed, filled, pick_filaments
+from ais_qt.models.orientations import z_axis
+from ais_qt.models.tomogram import Tomogram
+
+HERE = Path(__file__).resolve().parent
+SHARED = Path(os.environ.get("AIS_QT_SHARED_DATA", HERE.parents[1] / "shared" / "data")) / "synthetic_mixed_10A"
+CLASSES = (("microtubule", 2), ("actin", 3))
+
+
+def ridge(mask: np.ndarray, lumen_px: float) -> tuple[np.ndarray, np.ndarray]:
+    """(ridge voxels z, y, x; their distance to the surface) of each object, lumens filled."""
+    objects, _ = ndimage.label(mask, structure=np.ones((3, 3, 3)))
+    points, radii = [], []
+    for index, box in enumerate(ndimage.find_objects(objects), start=1):
+        box = tuple(slice(max(s.start - 1, 0), s.stop + 1) for s in box)
+        solid = filled(closed(objects[box] == index, lumen_px))
+        distance = ndimage.distance_transform_edt(solid)
+        top = ndimage.maximum_filter(distance, size=3)
+        # Local maxima that are deep inside (not the bumps of a rough surface).
+        keep = (distance >= top - 1e-6) & (distance >= max(1.5, 0.6 * distance.max()))
+        found = np.argwhere(keep)
+        points.append(found + [s.start for s in box])
+        radii.append(distance[keep])
+    return np.concatenate(points), np.concatenate(radii)
+
+
+def measure(picks, truth_mask: np.ndarray, lumen_px: float, spacing_px: float) -> dict:
+    axis, radius = ridge(truth_mask, lumen_px)
+    tree = cKDTree(axis)
+    distance, nearest = tree.query(picks.zyx)
+    angles = []
+    point_axes = z_axis(picks.angles)[:, ::-1] if len(picks) else np.zeros((0, 3))  # z, y, x
+    for point_axis, i in zip(point_axes, nearest):
+        neighbours = axis[tree.query_ball_point(axis[i], max(2 * radius[i], 4))]
+        if len(neighbours) < 3:
+            continue
+        direction = np.linalg.svd(neighbours - neighbours.mean(axis=0), full_matrices=False)[2][0]
+        angles.append(np.degrees(np.arccos(min(1.0, abs(float(point_axis @ direction))))))
+    covered = np.zeros(len(axis), bool)
+    if len(picks):  # within half a spacing (+1) along a point's axis, and within the filament's radius across
+        reach = np.hypot(spacing_px / 2 + 1, radius.max())
+        for k, voxels in enumerate(cKDTree(axis).query_ball_point(picks.zyx, reach)):
+            offsets = axis[voxels] - picks.zyx[k]
+            along = offsets @ point_axes[k]
+            across = np.linalg.norm(offsets - along[:, None] * point_axes[k], axis=1)
+            covered[np.array(voxels, int)[(np.abs(along) <= spacing_px / 2 + 1) & (across <= radius[voxels] + 1)]] = True
+    objects, count = ndimage.label(truth_mask, structure=np.ones((3, 3, 3)))
+    owner = objects[tuple(np.clip(np.round(axis[nearest]).astype(int), 0, np.array(truth_mask.shape) - 1).T)]
+    per_filament = {f: set(owner[picks.filament == f]) - {0} for f in np.unique(picks.filament)}
+    per_object = {}
+    for f, objs in per_filament.items():
+        for o in objs:
+            per_object.setdefault(o, set()).add(f)
+    return {"filaments": len(per_filament), "true objects": int(count), "points": len(picks),
+            "median distance": float(np.median(distance)) if len(picks) else float("nan"),
+            "median angle": float(np.median(angles)) if angles else float("nan"),
+            "coverage": float(covered.mean()), "split": sum(len(v) > 1 for v in per_object.values()),
+            "merged": sum(len(v) > 1 for v in per_filament.values())}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--segmentation", type=Path, help="a network's segmentation of the SNR 0.5 tomogram")
+    parser.add_argument("--value", type=int, help="the label value its feature is (2 microtubule, 3 actin)")
+    parser.add_argument("--spacing", type=float, default=FilamentSettings().spacing_nm, help="nm between points")
+    args = parser.parse_args()
+    if not SHARED.exists():
+        sys.exit(f"{SHARED} is absent: nothing to measure")
+    labels = Tomogram.open(SHARED / "labels.mrc.gz")
+    truth, voxel = np.asarray(labels.data), labels.voxel_size
+    settings = FilamentSettings(spacing_nm=args.spacing)
+    lumen_px, spacing_px = settings.lumen_nm * 10 / voxel, settings.spacing_nm * 10 / voxel
+    rows = []
+    for name, value in CLASSES:
+        if args.segmentation and args.value != value:
+            continue
+        mask = truth == value
+        if args.segmentation:
+            source = Tomogram.open(args.segmentation)
+            volume, what = np.asarray(source.data), f"{name} from {args.segmentation.name}"
+        else:
+            volume, what = mask.astype(np.uint8) * 255, f"{name} from the labels"
+        started = time.perf_counter()
+        picks = pick_filaments(volume, settings, voxel)
+        seconds = time.perf_counter() - started
+        rows.append((what, measure(picks, mask, lumen_px, spacing_px), seconds))
+    print("| filaments | traced / true objects | points | median axis distance (voxels) | median angle (°) | "
+          "coverage | split | merged | seconds |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for what, m, seconds in rows:
+        print(f"| {what} | {m['filaments']} / {m['true objects']} | {m['points']} | {m['median distance']:.2f} | "
+              f"{m['median angle']:.1f} | {m['coverage']:.0%} | {m['split']} | {m['merged']} | {seconds:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
