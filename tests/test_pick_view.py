@@ -80,3 +80,59 @@ def test_pick_tab_counts_edits_and_saves(qtbot, window, tmp_path):
     log = tab.progress.log.toPlainText()
     assert "TS_01__Ribosome_coords.star: 2 particles" in log and "missing.mrc" in log
     assert "1 of 2 volumes picked, 1 failed" in log
+
+
+def test_pick_tab_traces_filaments_removes_points_and_whole_filaments(qtbot, window, tmp_path):
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    from tests.test_annotate_view import widget_pos
+
+    shape = (30, 96, 96)
+    tomogram = write_mrc(tmp_path / "TS_02.mrc", np.random.default_rng(1).normal(size=shape).astype(np.float32))
+    z, y, x = np.mgrid[0:30, 0:96, 0:96]
+    seg = np.zeros(shape, np.uint8)
+    for centre_y in (30, 70):  # two straight filaments along x, 3 voxels in radius
+        seg[(np.hypot(z - 15, y - centre_y) <= 3) & (x > 10) & (x < 86)] = 220
+    folder = tmp_path / "segmented"
+    folder.mkdir()
+    write_mrc(folder / "TS_02__Actin.mrc", seg, voxel_size=10.0)
+    (item,) = window.controller.open_paths([tomogram])
+    item.z = 15
+    window.workflow.export.folder.setText(str(folder))
+    window.workflow.setCurrentWidget(window.workflow.pick)
+    tab = window.workflow.pick
+    window.controller.session.current_changed.emit(item)
+    tab.choose(str(folder / "TS_02__Actin.mrc"))
+    qtbot.waitUntil(lambda: tab.count.text().endswith("particles"), timeout=10000)
+    tab.mode.setFocus()
+    qtbot.keyClick(tab.mode, Qt.Key_Down)  # Filaments
+    assert not tab.form.isRowVisible(tab.min_spacing) and tab.form.isRowVisible(tab.spacing)
+    qtbot.waitUntil(lambda: "on 2 filaments" in tab.count.text(), timeout=10000)
+    points = len(tab.state.particles)
+    layer = window.particle_layer
+    assert len(layer.segments()) > 10 and len(layer.shown()) == points  # every point lies on this slice
+
+    click(window, 48, 50)  # a left click adds nothing to filaments
+    assert len(tab.state.particles) == points
+    click(window, 48, 31, Qt.RightButton)  # one point of the first filament
+    assert tab.count.text() == f"{points - 1} points on 2 filaments (1 removed by hand)"
+
+    def shift_right_click(x, y):
+        viewport = window.slice_view.graphics.viewport()
+        pos = widget_pos(window, x, y)
+        for kind, buttons in ((QEvent.MouseButtonPress, Qt.RightButton), (QEvent.MouseButtonRelease, Qt.NoButton)):
+            QApplication.sendEvent(viewport, QMouseEvent(kind, pos, viewport.mapToGlobal(pos), Qt.RightButton,
+                                                         buttons, Qt.ShiftModifier))
+
+    shift_right_click(60, 70)  # the whole second filament
+    assert "on 1 filament (" in tab.count.text() and "1 filament removed by hand" in tab.count.text()
+    window.editor.undo()
+    assert "on 2 filaments" in tab.count.text()
+    tab.spacing.setValue(6)  # picking again keeps the hand edit
+    qtbot.waitUntil(lambda: tab.state.settings.spacing_nm == 6 and "1 removed by hand" in tab.count.text(),
+                    timeout=10000)
+    tab.format.setCurrentIndex(tab.format.findData("star"))
+    table = starfile.read(tab.save(str(tmp_path / "actin.star")))
+    assert set(table["rlnHelicalTubeID"]) == {1, 2} and np.allclose(table["rlnAngleTilt"], 90, atol=3)
+    window.grab().save(str(tmp_path / "pick_filaments.png"))

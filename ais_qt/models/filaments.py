@@ -63,6 +63,10 @@ class FilamentPicks:
     def weight(self) -> np.ndarray:  # what coordinate writers call a figure of merit
         return np.ones(len(self))
 
+    def near(self, z: float, radius: float) -> np.ndarray:
+        """Indices of the points within ``radius`` slices of slice ``z``."""
+        return np.flatnonzero(np.abs(self.zyx[:, 0] - z) <= radius)
+
     def lines(self) -> list[np.ndarray]:
         """Each filament's points in order, for drawing."""
         return [self.zyx[self.filament == i] for i in np.unique(self.filament)]

@@ -1,7 +1,9 @@
 """Picking one segmented volume interactively: its settings, the automatic picks and hand edits.
 
 Hand edits are kept apart from the automatic result, so changing a setting re-picks and then
-re-applies them: a particle added by hand stays, one removed by hand stays removed.
+re-applies them: a particle added by hand stays, one removed by hand stays removed. Filaments
+(FilamentSettings) are edited by removing points or whole filaments; points are not added by hand,
+since a point off a traced filament has no orientation.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from psygnal import Signal
 
+from ais_qt.models.filaments import FilamentPicks
 from ais_qt.models.picking import Particles, PickSettings
 from ais_qt.models.segmentation import open_segmentation, split_output_name
 
@@ -31,11 +34,26 @@ class PickState:
         self.auto = Particles()
         self.added: list[np.ndarray] = []
         self.removed: list[np.ndarray] = []
+        self.removed_filaments: list[np.ndarray] = []  # a point of each filament removed by hand
         self.picked = False  # an automatic pick has been made with the current settings
 
     @property
-    def particles(self) -> Particles:
+    def filaments(self) -> bool:
+        return isinstance(self.auto, FilamentPicks)
+
+    @property
+    def particles(self) -> Particles | FilamentPicks:
         result = self.auto
+        if self.filaments:
+            for zyx in self.removed_filaments:
+                index = _nearest(result, zyx, SAME)
+                if index is not None:
+                    result = result.without_filament(result.filament[index])
+            for zyx in self.removed:
+                index = _nearest(result, zyx, SAME)
+                if index is not None:
+                    result = result.without_point(index)
+            return result
         for zyx in self.removed:
             index = _nearest(result, zyx, SAME)
             if index is not None:
@@ -44,21 +62,30 @@ class PickState:
             result = result.added(zyx)
         return result
 
-    def set_auto(self, particles: Particles, settings: PickSettings) -> None:
+    def set_auto(self, particles: Particles | FilamentPicks, settings) -> None:
         self.auto, self.settings, self.picked = particles, settings, True
         self.changed.emit()
 
-    def add(self, zyx) -> None:
+    def add(self, zyx) -> bool:
+        """Add a particle by hand (blobs only); returns whether it was added."""
+        if self.filaments:
+            return False
         self.added.append(np.asarray(zyx, float))
         self.changed.emit()
+        return True
 
-    def remove_near(self, zyx, radius: float) -> np.ndarray | None:
-        """Remove the particle nearest to ``zyx`` within ``radius`` voxels; returns its position."""
+    def remove_near(self, zyx, radius: float, whole_filament: bool = False) -> np.ndarray | None:
+        """Remove the particle (or, with ``whole_filament``, the filament of the point) nearest to
+        ``zyx`` within ``radius`` voxels; returns its position."""
         particles = self.particles
         index = _nearest(particles, zyx, radius)
         if index is None:
             return None
         position = particles.zyx[index].copy()
+        if self.filaments:
+            (self.removed_filaments if whole_filament else self.removed).append(position)
+            self.changed.emit()
+            return position
         hand = next((i for i, a in enumerate(self.added) if np.allclose(a, position)), None)
         if hand is not None:
             del self.added[hand]  # taking back a hand-placed particle
@@ -67,21 +94,29 @@ class PickState:
         self.changed.emit()
         return position
 
-    def edits(self) -> tuple[list, list]:
-        return [a.copy() for a in self.added], [r.copy() for r in self.removed]
+    def edits(self) -> tuple[list, list, list]:
+        return tuple([a.copy() for a in edits] for edits in (self.added, self.removed, self.removed_filaments))
 
-    def restore_edits(self, edits: tuple[list, list]) -> None:
-        self.added, self.removed = [a.copy() for a in edits[0]], [r.copy() for r in edits[1]]
+    def restore_edits(self, edits: tuple[list, list, list]) -> None:
+        self.added, self.removed, self.removed_filaments = ([a.copy() for a in part] for part in edits)
         self.changed.emit()
 
     def describe(self) -> str:
-        count = len(self.particles)
+        particles = self.particles
+        count = len(particles)
         hand = []
         if self.added:
             hand.append(f"{len(self.added)} added")
         if self.removed:
             hand.append(f"{len(self.removed)} removed")
-        return f"{count} particle{'s' * (count != 1)}" + (f" ({', '.join(hand)} by hand)" if hand else "")
+        if self.removed_filaments:
+            hand.append(f"{len(self.removed_filaments)} filament{'s' * (len(self.removed_filaments) != 1)} removed")
+        if self.filaments:
+            filaments = len(np.unique(particles.filament))
+            text = f"{count} point{'s' * (count != 1)} on {filaments} filament{'s' * (filaments != 1)}"
+        else:
+            text = f"{count} particle{'s' * (count != 1)}"
+        return text + (f" ({', '.join(hand)} by hand)" if hand else "")
 
 
 def _nearest(particles: Particles, zyx, radius: float) -> int | None:

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 
 from ais_qt.controllers.tasks import coalescing_timer
 from ais_qt.models.errors import AisError
+from ais_qt.models.filaments import FilamentSettings, pick_filaments
 from ais_qt.models.particle_io import FORMATS, Context, output_path, write
 from ais_qt.models.pick_state import PickState
 from ais_qt.models.picking import PickSettings, pick
@@ -22,7 +23,19 @@ from ais_qt.views.export_tab import _checkable, _ticked
 from ais_qt.views.queue_progress import QueueProgress
 
 HELP = ("With this tab open, <b>click</b> on the slice to add a particle and <b>right-click</b> to remove the "
-        "nearest; Ctrl+Z undoes. Changing a setting picks again and keeps your hand edits.")
+        "nearest (filaments: <b>Shift+right-click</b> removes the whole filament); Ctrl+Z undoes. Changing a "
+        "setting picks again and keeps your hand edits.")
+MODES = (("blob", "Blobs (one particle each)"), ("filament", "Filaments (points along each axis, oriented)"))
+
+
+def _nm_spin(value: float, top: float, tip: str) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox()
+    spin.setRange(0, top)
+    spin.setDecimals(1)
+    spin.setSuffix(" nm")
+    spin.setValue(value)
+    spin.setToolTip(tip)
+    return spin
 
 
 class PickTab(QScrollArea):
@@ -58,6 +71,20 @@ class PickTab(QScrollArea):
         self.min_spacing.setRange(0, 10000)
         self.min_spacing.setDecimals(1)
         self.min_spacing.setSuffix(" nm")
+        self.mode = QComboBox()
+        for key, text in MODES:
+            self.mode.addItem(text, key)
+        defaults = FilamentSettings()
+        self.min_length = _nm_spin(defaults.min_length_nm, 100000, "Shorter pieces are dropped")
+        self.spacing = _nm_spin(defaults.spacing_nm, 10000, "Distance between points along a filament")
+        self.twist = QDoubleSpinBox()
+        self.twist.setRange(-180, 180)
+        self.twist.setDecimals(1)
+        self.twist.setSuffix(" °")
+        self.twist.setToolTip("Added to psi from one point to the next (helical twist)")
+        self.prune = _nm_spin(defaults.prune_nm, 10000, "Side branches shorter than this are removed")
+        self.lumen = _nm_spin(defaults.lumen_nm, 1000, "Hollow filaments (a microtubule's wall) with an inner "
+                                                       "radius up to this are filled, so points lie on the axis")
         self.count = QLabel("No segmentation chosen")
         self.count.setObjectName("pick_count")
         font = self.count.font()
@@ -80,12 +107,19 @@ class PickTab(QScrollArea):
         level = QHBoxLayout()
         level.addWidget(self.threshold, 1)
         level.addWidget(self.threshold_spin)
+        form.addRow("Pick", self.mode)
         form.addRow("Threshold", level)
         volume = QHBoxLayout()
         volume.addWidget(self.min_volume, 1)
         volume.addWidget(self.volume_unit)
         form.addRow("Min. volume", volume)
         form.addRow("Min. spacing", self.min_spacing)
+        self.blob_rows = [volume, self.min_spacing]
+        for label, widget in (("Min. length", self.min_length), ("Spacing", self.spacing), ("Twist", self.twist),
+                              ("Prune branches", self.prune), ("Lumen radius", self.lumen)):
+            form.addRow(label, widget)
+        self.filament_rows = [self.min_length, self.spacing, self.twist, self.prune, self.lumen]
+        self.form = form
         form.addRow(self.count)
         form.addRow(help_label)
         save = QHBoxLayout()
@@ -125,8 +159,9 @@ class PickTab(QScrollArea):
         self.threshold.valueChanged.connect(self.threshold_spin.setValue)
         self.threshold_spin.valueChanged.connect(self.threshold.setValue)
         self.threshold_spin.valueChanged.connect(self.timer.start)
-        for widget in (self.min_volume, self.min_spacing):
+        for widget in (self.min_volume, self.min_spacing, *self.filament_rows):
             widget.valueChanged.connect(self.timer.start)
+        self.mode.currentIndexChanged.connect(self._mode_changed)
         self.volume_unit.currentIndexChanged.connect(self.timer.start)
         self.segmentation.activated.connect(lambda i: self.choose(self.segmentation.itemData(i)))
         self.open_button.clicked.connect(lambda: self.open_segmentation())
@@ -138,23 +173,47 @@ class PickTab(QScrollArea):
         self.session.current_changed.connect(self._current_changed)
         self._current_changed(self.session.current)
         self._queue_running(False)
+        self._show_mode()
 
     # ------------------------------------------------------------ settings
-    def settings(self) -> PickSettings:
+    def settings(self) -> PickSettings | FilamentSettings:
+        if self.mode.currentData() == "filament":
+            return FilamentSettings(self.threshold_spin.value(), self.min_length.value(), self.spacing.value(),
+                                    self.twist.value(), self.prune.value(), self.lumen.value())
         return PickSettings(self.threshold_spin.value(), self.min_volume.value(), self.volume_unit.currentData(),
                             self.min_spacing.value())
 
-    def _show_settings(self, settings: PickSettings) -> None:
-        widgets = (self.threshold_spin, self.threshold, self.min_volume, self.min_spacing, self.volume_unit)
+    def _show_settings(self, settings: PickSettings | FilamentSettings) -> None:
+        widgets = (self.threshold_spin, self.threshold, self.min_volume, self.min_spacing, self.volume_unit,
+                   self.mode, *self.filament_rows)
         for w in widgets:
             w.blockSignals(True)
         self.threshold_spin.setValue(int(settings.threshold))
         self.threshold.setValue(int(settings.threshold))
-        self.min_volume.setValue(settings.min_volume)
-        self.min_spacing.setValue(settings.min_spacing_nm)
-        self.volume_unit.setCurrentIndex(self.volume_unit.findData(settings.volume_unit))
+        if isinstance(settings, FilamentSettings):
+            self.mode.setCurrentIndex(self.mode.findData("filament"))
+            for widget, value in zip(self.filament_rows, (settings.min_length_nm, settings.spacing_nm,
+                                                          settings.twist_deg, settings.prune_nm, settings.lumen_nm)):
+                widget.setValue(value)
+        else:
+            self.mode.setCurrentIndex(self.mode.findData("blob"))
+            self.min_volume.setValue(settings.min_volume)
+            self.min_spacing.setValue(settings.min_spacing_nm)
+            self.volume_unit.setCurrentIndex(self.volume_unit.findData(settings.volume_unit))
         for w in widgets:
             w.blockSignals(False)
+        self._show_mode()
+
+    def _mode_changed(self, *_) -> None:
+        self._show_mode()
+        self.timer.start()
+
+    def _show_mode(self) -> None:
+        filaments = self.mode.currentData() == "filament"
+        for row in self.blob_rows:
+            self.form.setRowVisible(row, not filaments)
+        for row in self.filament_rows:
+            self.form.setRowVisible(row, filaments)
 
     # ---------------------------------------------------- segmentations
     def candidates(self, item) -> list[Path]:
@@ -227,17 +286,21 @@ class PickTab(QScrollArea):
             return
         try:
             settings = self.settings()
-            settings.spacing_px(state.voxel_size)
-            settings.min_voxels(state.voxel_size)
+            if isinstance(settings, FilamentSettings):
+                settings.in_pixels(state.voxel_size)
+            else:
+                settings.spacing_px(state.voxel_size)
+                settings.min_voxels(state.voxel_size)
         except AisError as e:
             self.count.setText(str(e))
             return
         self.busy, self.pending = True, False
         self.count.setText(self.count.text() + " …")
         volume, voxel_size = state.volume, state.voxel_size
+        picker = pick_filaments if isinstance(settings, FilamentSettings) else pick
 
         def work(progress):
-            return pick(np.asarray(volume.data), settings, voxel_size, progress)
+            return picker(np.asarray(volume.data), settings, voxel_size, progress)
 
         self.runner.start(work, f"Pick {state.path.name}", finished=lambda p: state.set_auto(p, settings),
                           failed=self.problem.emit, done=self._picked)
