@@ -143,3 +143,42 @@ def test_synthetic_scene_precision_and_recall(capsys):
         print(f"\nsynthetic_mixed_10A: {len(particles)} picked, {len(truth)} true, precision {precision:.3f}, "
               f"recall {recall:.3f}")
     assert recall >= 0.9 and precision >= 0.75
+
+
+def test_blobs_oriented_by_their_shape_or_by_a_membrane_normal(tmp_path):
+    """Disk normals and rod axes from the blobs' second moments, with a sign; membrane proteins get
+    the membrane's normal pointing towards them; all written as angles (checked in a .star)."""
+    import starfile
+
+    from ais_qt.cli import main
+    from ais_qt.models.orientations import z_axis
+    from ais_qt.models.picking import PickSettings, pick
+    from tests.conftest import write_mrc
+
+    z, y, x = np.mgrid[0:60, 0:80, 0:80]
+    seg = np.zeros((60, 80, 80), np.uint8)
+    seg[(np.abs(x - 20) <= 1) & (np.hypot(z - 30, y - 20) <= 7)] = 220  # a disk facing x, left of the centre
+    seg[(np.hypot(z - 30, x - 60) <= 2) & (np.abs(y - 60) <= 10)] = 220  # a rod along y
+    disk = pick(seg, PickSettings(orient="disk", orient_sign="out"), 10.0)
+    rod = pick(seg, PickSettings(orient="rod"), 10.0)
+    first = np.argmin(disk.zyx[:, 2])
+    np.testing.assert_allclose(z_axis(disk.angles)[first], (-1, 0, 0), atol=0.02)  # x y z: away from the centre
+    np.testing.assert_allclose(np.abs(z_axis(rod.angles)[1 - first]), (0, 1, 0), atol=0.02)
+    assert pick(seg, PickSettings(), 10.0).angles is None
+
+    membrane = np.zeros(seg.shape, np.uint8)
+    membrane[19:22] = 255  # a flat membrane at z = 20, proteins above and below it
+    proteins = np.zeros(seg.shape, np.uint8)
+    proteins[np.hypot(np.hypot(z - 26, y - 40), x - 40) <= 3] = 200
+    proteins[np.hypot(np.hypot(z - 13, y - 20), x - 60) <= 3] = 200
+    write_mrc(tmp_path / "TS_03__Protein.mrc", proteins, voxel_size=10.0)
+    write_mrc(tmp_path / "TS_03__Membrane.mrc", membrane, voxel_size=10.0)
+    assert main(["pick", str(tmp_path / "TS_03__Protein.mrc"), "--orient", "membrane", "--membrane-feature",
+                 "Membrane", "--out", str(tmp_path / "picks")]) == 0
+    table = starfile.read(tmp_path / "picks" / "TS_03__Protein_coords.star")
+    axes = z_axis(table[["rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi"]].to_numpy())
+    above = table["rlnCoordinateZ"].to_numpy() > 20
+    np.testing.assert_allclose(axes[above], [[0, 0, 1]], atol=0.05)  # towards the protein, off the membrane
+    np.testing.assert_allclose(axes[~above], [[0, 0, -1]], atol=0.05)
+    assert main(["pick", str(tmp_path / "TS_03__Protein.mrc"), "--orient", "membrane", "--membrane-feature",
+                 "Vesicle", "--out", str(tmp_path / "p2")]) == 1

@@ -20,6 +20,7 @@ EXAMPLE = ("examples:\n  ais-qt pick 'segmented/*__Ribosome.mrc' --threshold 128
 def add_parser(subparsers) -> None:
     from ais_qt.models.filaments import FilamentSettings
     from ais_qt.models.particle_io import FORMATS
+    from ais_qt.models.picking import ORIENTATIONS, SIGNS
 
     p = subparsers.add_parser("pick", help="pick particles in segmented volumes",
                               description="Blobs: threshold, distance transform, watershed, minimum volume and "
@@ -31,6 +32,15 @@ def add_parser(subparsers) -> None:
     p.add_argument("--threshold", type=float, default=128, help="level on the 0..255 scale (default 128)")
     p.add_argument("--min-volume", default="0", help="smallest particle: nm³, or voxels with a vx suffix (default 0)")
     p.add_argument("--min-spacing", type=float, default=0, help="smallest distance between particles in nm")
+    p.add_argument("--orient", choices=ORIENTATIONS, default="none",
+                   help="blobs: give each particle a Z axis (RELION angles in the output): disk = the normal of a "
+                        "flat blob, rod = a long blob's axis, membrane = the normal of another feature's segmentation "
+                        "where it is nearest (--membrane-feature), pointing towards the particle (default none)")
+    p.add_argument("--orient-sign", choices=SIGNS, default="+z",
+                   help="which way disk and rod axes point: +z, out (away from the volume centre), in (default +z)")
+    p.add_argument("--membrane-feature", default="",
+                   help="with --orient membrane: the feature whose segmentation of the same tomogram, beside the "
+                        "one picked (<tomogram>__<feature>.mrc), is the membrane")
     p.add_argument("--mode", choices=("blob", "filament"), default="blob",
                    help="blob: one particle per blob (default); filament: points along each filament's axis")
     f = FilamentSettings()
@@ -59,7 +69,8 @@ def run(args) -> int:
                                         args.lumen)
         else:
             volume, unit = parse_volume(args.min_volume)
-            settings = PickSettings(args.threshold, volume, unit, args.min_spacing)
+            settings = PickSettings(args.threshold, volume, unit, args.min_spacing, args.orient, args.orient_sign,
+                                    args.membrane_feature)
     except AisError as e:
         print(f"ais-qt pick: {e}", file=sys.stderr)
         return 2

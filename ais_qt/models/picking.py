@@ -24,12 +24,18 @@ from skimage.morphology import h_maxima
 from skimage.segmentation import watershed
 
 from ais_qt.models.errors import AisError
+from ais_qt.models.orientations import angles_for
 from ais_qt.models.progress import Progress
-from ais_qt.models.segmentation import open_segmentation
+from ais_qt.models.segmentation import open_segmentation, safe_name, split_output_name
 from ais_qt.models.tomogram import Tomogram
 
 DEFAULT_THRESHOLD = 128
 RIPPLE = 1.5  # voxels: see _blob_groups
+#: none; disk: the normal of a flat blob; rod: a long blob's axis; membrane: the normal of another
+#: feature's segmentation (a membrane) where it is nearest, pointing towards the particle.
+ORIENTATIONS = ("none", "disk", "rod", "membrane")
+SIGNS = ("+z", "out", "in")  # towards +Z, away from or towards the volume's centre
+MEMBRANE_PATCH_NM = 6.0  # radius of the membrane patch whose plane gives the normal
 
 
 @dataclass(frozen=True)
@@ -38,10 +44,18 @@ class PickSettings:
     min_volume: float = 0.0
     volume_unit: str = "nm3"  # or "voxels"
     min_spacing_nm: float = 0.0
+    orient: str = "none"  # ORIENTATIONS: how each particle's Z axis is chosen
+    orient_sign: str = "+z"  # SIGNS: which way an axis without a direction of its own points
+    orient_by: str = ""  # orient "membrane": the feature whose segmentation gives the normal
 
     def __post_init__(self):
         if self.volume_unit not in ("nm3", "voxels"):
             raise AisError(None, f"minimum volume unit must be nm3 or voxels, not '{self.volume_unit}'")
+        if self.orient not in ORIENTATIONS or self.orient_sign not in SIGNS:
+            raise AisError(None, f"orientation must be one of {', '.join(ORIENTATIONS)} and its sign one of "
+                                 f"{', '.join(SIGNS)}")
+        if self.orient == "membrane" and not self.orient_by:
+            raise AisError(None, "orienting by a membrane needs the membrane's feature (its segmentation)")
         if self.min_volume < 0 or self.min_spacing_nm < 0:
             raise AisError(None, "minimum volume and spacing cannot be negative")
 
@@ -74,11 +88,13 @@ def parse_volume(text: str) -> tuple[float, str]:
 
 @dataclass
 class Particles:
-    """Picked particles of one volume: centroids (z, y, x in voxels), weights and volumes."""
+    """Picked particles of one volume: centroids (z, y, x in voxels), weights, volumes and, when
+    oriented, RELION angles (rot, tilt, psi in degrees; models/orientations.py)."""
 
     zyx: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
     weight: np.ndarray = field(default_factory=lambda: np.zeros(0))
     volume: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # voxels per group
+    angles: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.zyx)
@@ -89,12 +105,15 @@ class Particles:
 
     def added(self, zyx) -> Particles:
         """A copy with one more particle (placed by hand: weight and volume unknown, 0)."""
+        # Oriented sets give a hand-placed particle the identity orientation (its Z axis along +Z).
+        angles = None if self.angles is None else np.vstack([self.angles, np.zeros((1, 3))])
         return Particles(np.vstack([self.zyx, np.asarray(zyx, float)[None]]), np.append(self.weight, 0.0),
-                         np.append(self.volume, 0))
+                         np.append(self.volume, 0), angles)
 
     def removed(self, index: int) -> Particles:
         keep = np.arange(len(self)) != index
-        return Particles(self.zyx[keep], self.weight[keep], self.volume[keep])
+        return Particles(self.zyx[keep], self.weight[keep], self.volume[keep],
+                         None if self.angles is None else self.angles[keep])
 
 
 def _blob_groups(blob: np.ndarray) -> tuple[np.ndarray, int]:
@@ -135,8 +154,9 @@ def group(mask: np.ndarray, progress: Progress | None = None) -> tuple[np.ndarra
 
 
 def pick(segmentation: np.ndarray, settings: PickSettings = PickSettings(), voxel_size: float | None = None,
-         progress: Progress | None = None) -> Particles:
-    """Pick particles in a 0..255 segmentation (uint8 or float in 0..255)."""
+         progress: Progress | None = None, membrane: np.ndarray | None = None) -> Particles:
+    """Pick particles in a 0..255 segmentation (uint8 or float in 0..255); ``membrane`` (0..255, the
+    same shape) orients them when settings.orient is "membrane"."""
     progress = progress or Progress()
     min_voxels = settings.min_voxels(voxel_size)  # both raise before any work when the voxel size is missing
     spacing = settings.spacing_px(voxel_size)
@@ -165,10 +185,72 @@ def pick(segmentation: np.ndarray, settings: PickSettings = PickSettings(), voxe
     ids = ids[ids > 0]
     if len(ids) == 0:
         return Particles()
+    axes = _shape_axes(where, ids_at, volume, centres, ids, settings.orient) if settings.orient in ("disk", "rod") \
+        else None
     volume, weight, centres = volume[ids].astype(np.int64), weight[ids], centres[ids] + origin
     order = _keep_heavier(centres, weight, spacing)
+    centres = centres[order]
+    angles = None
+    if settings.orient == "membrane":
+        if membrane is None:
+            raise AisError(None, f"orienting by the {settings.orient_by} membrane needs its segmentation")
+        angles = angles_for(_membrane_normals(centres, membrane, settings.threshold,
+                                              MEMBRANE_PATCH_NM / _voxel_nm(voxel_size, "a membrane patch in nm"),
+                                              settings.orient_sign, segmentation.shape)[:, ::-1])
+    elif axes is not None:
+        angles = angles_for(_signed(axes[order], centres, settings.orient_sign, segmentation.shape)[:, ::-1])
     progress.report(1.0, f"{len(order)} particles")
-    return Particles(centres[order], weight[order], volume[order])
+    return Particles(centres, weight[order], volume[order], angles)
+
+
+def _shape_axes(where, ids_at, volume, centres, ids, kind: str) -> np.ndarray:
+    """Per kept group (z, y, x unit vectors): the axis of least spread (a disk's normal) or of most
+    spread (a rod's axis), from the groups' second moments (no per-group loops over voxels)."""
+    n = len(volume)
+    second = np.zeros((n, 3, 3))
+    for a in range(3):
+        for b in range(a, 3):
+            moment = np.bincount(ids_at, weights=where[a].astype(float) * where[b], minlength=n) / np.maximum(volume, 1)
+            second[:, a, b] = second[:, b, a] = moment
+    relative = centres  # the groups' means, in the same (box) coordinates as ``where``
+    covariance = second - relative[:, :, None] * relative[:, None, :]
+    values, vectors = np.linalg.eigh(covariance[ids])
+    return vectors[:, :, 0] if kind == "disk" else vectors[:, :, 2]
+
+
+def _signed(axes: np.ndarray, centres: np.ndarray, sign: str, shape) -> np.ndarray:
+    """Axes (z, y, x) turned to point towards +Z, or away from / towards the volume's centre."""
+    if sign == "+z":
+        reference = np.tile([1.0, 0, 0], (len(axes), 1))
+    else:
+        reference = centres - (np.array(shape) - 1) / 2
+        if sign == "in":
+            reference = -reference
+    flip = np.einsum("ij,ij->i", axes, reference) < 0
+    return np.where(flip[:, None], -axes, axes)
+
+
+def _membrane_normals(centres: np.ndarray, membrane: np.ndarray, threshold: float, patch: float, sign: str,
+                      shape) -> np.ndarray:
+    """The membrane's normal (z, y, x) at its point nearest each particle, pointing towards the
+    particle (by ``sign`` when the particle sits on the membrane itself)."""
+    points = np.argwhere(np.asarray(membrane) >= threshold).astype(float)
+    if len(points) < 3:
+        raise AisError(None, "the membrane segmentation holds no membrane above the threshold")
+    tree = cKDTree(points)
+    distance, nearest = tree.query(centres)
+    normals = np.zeros((len(centres), 3))
+    for i, (d, j) in enumerate(zip(distance, nearest)):
+        patch_points = points[tree.query_ball_point(points[j], max(patch, 2.0))]
+        if len(patch_points) < 3:
+            normals[i] = (centres[i] - points[j]) / max(d, 1e-9)
+            continue
+        normal = np.linalg.svd(patch_points - patch_points.mean(axis=0), full_matrices=False)[2][2]
+        away = centres[i] - points[j]
+        normals[i] = -normal if d >= 1 and normal @ away < 0 else normal
+        if d < 1:  # on the membrane: no side to point to
+            normals[i] = _signed(normal[None], centres[i][None], sign, shape)[0]
+    return normals
 
 
 def _keep_heavier(centres: np.ndarray, weight: np.ndarray, spacing: float) -> np.ndarray:
@@ -198,10 +280,24 @@ def pick_file(path: str | os.PathLike, settings: PickSettings = PickSettings(),
     if volume.dtype not in (np.uint8, np.uint16, np.int16, np.float32, np.float16):
         volume.close()
         raise AisError(volume.path, f"is not a segmentation ({volume.dtype} voxels)")
+    membrane = None
+    if settings.orient == "membrane":
+        membrane_path = membrane_path_for(path, settings.orient_by)
+        if not membrane_path.exists():
+            volume.close()
+            raise AisError(membrane_path, f"not found: orienting by the {settings.orient_by} membrane needs this "
+                                          "tomogram's segmentation of it beside the one picked")
+        membrane = np.asarray(open_segmentation(membrane_path, volume.shape).data)
     try:
-        return pick(np.asarray(volume.data), settings, volume.voxel_size, progress), volume
+        return pick(np.asarray(volume.data), settings, volume.voxel_size, progress, membrane), volume
     except AisError as e:
         raise AisError(volume.path, e.problem) from None
+
+
+def membrane_path_for(segmentation: str | os.PathLike, feature: str) -> Path:
+    """The same tomogram's segmentation of ``feature``, in the same folder (as `ais-qt segment` names it)."""
+    tomogram, _ = split_output_name(segmentation)
+    return Path(segmentation).parent / f"{tomogram}__{safe_name(feature)}.mrc"
 
 
 def count_matches(found: np.ndarray, truth: np.ndarray, within: float) -> int:
