@@ -136,3 +136,35 @@ def test_pick_tab_traces_filaments_removes_points_and_whole_filaments(qtbot, win
     table = starfile.read(tab.save(str(tmp_path / "actin.star")))
     assert set(table["rlnHelicalTubeID"]) == {1, 2} and np.allclose(table["rlnAngleTilt"], 90, atol=3)
     window.grab().save(str(tmp_path / "pick_filaments.png"))
+
+
+def test_pick_tab_orients_proteins_by_the_membrane_beside_them(qtbot, window, tmp_path):
+    shape = (40, 64, 64)
+    z, y, x = np.mgrid[0:40, 0:64, 0:64]
+    tomogram = write_mrc(tmp_path / "TS_04.mrc", np.random.default_rng(2).normal(size=shape).astype(np.float32))
+    folder = tmp_path / "segmented"
+    folder.mkdir()
+    membrane = np.zeros(shape, np.uint8)
+    membrane[19:22] = 250
+    proteins = np.zeros(shape, np.uint8)
+    proteins[np.hypot(np.hypot(z - 27, y - 32), x - 32) <= 3] = 220
+    write_mrc(folder / "TS_04__Membrane.mrc", membrane, voxel_size=10.0)
+    write_mrc(folder / "TS_04__Protein.mrc", proteins, voxel_size=10.0)
+    (item,) = window.controller.open_paths([tomogram])
+    window.workflow.export.folder.setText(str(folder))
+    window.workflow.setCurrentWidget(window.workflow.pick)
+    tab = window.workflow.pick
+    window.controller.session.current_changed.emit(item)
+    tab.choose(str(folder / "TS_04__Protein.mrc"))
+    qtbot.waitUntil(lambda: tab.count.text() == "1 particle", timeout=10000)
+    assert tab.state.particles.angles is None and not tab.form.isRowVisible(tab.membrane)
+    tab.orient.setFocus()
+    qtbot.keyClick(tab.orient, Qt.Key_End)  # "Normal of a membrane…"
+    assert tab.form.isRowVisible(tab.membrane) and tab.membrane.currentText() == "Membrane"
+    qtbot.waitUntil(lambda: tab.state.settings.orient == "membrane" and tab.count.text() == "1 particle",
+                    timeout=10000)
+    from ais_qt.models.orientations import z_axis
+
+    np.testing.assert_allclose(z_axis(tab.state.particles.angles), [[0, 0, 1]], atol=0.05)
+    table = starfile.read(tab.save(str(tmp_path / "p.star")))
+    assert {"rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi"} <= set(table.columns)

@@ -17,8 +17,8 @@ from ais_qt.models.errors import AisError
 from ais_qt.models.filaments import FilamentSettings, pick_filaments
 from ais_qt.models.particle_io import FORMATS, Context, output_path, write
 from ais_qt.models.pick_state import PickState
-from ais_qt.models.picking import PickSettings, pick
-from ais_qt.models.segmentation import outputs_for
+from ais_qt.models.picking import PickSettings, membrane_path_for, pick
+from ais_qt.models.segmentation import open_segmentation, outputs_for, split_output_name
 from ais_qt.views.export_tab import _checkable, _ticked
 from ais_qt.views.queue_progress import QueueProgress
 
@@ -26,6 +26,25 @@ HELP = ("With this tab open, <b>click</b> on the slice to add a particle and <b>
         "nearest (filaments: <b>Shift+right-click</b> removes the whole filament); Ctrl+Z undoes. Changing a "
         "setting picks again and keeps your hand edits.")
 MODES = (("blob", "Blobs (one particle each)"), ("filament", "Filaments (points along each axis, oriented)"))
+ORIENT_CHOICES = (("none", "No (positions only)"), ("disk", "Normal of a flat blob"), ("rod", "Axis of a long blob"),
+                  ("membrane", "Normal of a membrane…"))
+SIGN_CHOICES = (("+z", "towards +Z"), ("out", "out of the volume's centre"), ("in", "into the volume's centre"))
+
+
+def _combo(choices, tip: str) -> QComboBox:
+    combo = QComboBox()
+    for key, text in choices:
+        combo.addItem(text, key)
+    combo.setToolTip(tip)
+    return combo
+
+
+def _membrane_volume(state, settings):
+    """The membrane segmentation that orients this pick (memory-mapped; None when not orienting by one)."""
+    if not isinstance(settings, PickSettings) or settings.orient != "membrane":
+        return None
+    path = membrane_path_for(state.path, settings.orient_by)
+    return np.asarray(open_segmentation(path, state.volume.shape).data)
 
 
 def _nm_spin(value: float, top: float, tip: str) -> QDoubleSpinBox:
@@ -85,6 +104,11 @@ class PickTab(QScrollArea):
         self.prune = _nm_spin(defaults.prune_nm, 10000, "Side branches shorter than this are removed")
         self.lumen = _nm_spin(defaults.lumen_nm, 1000, "Hollow filaments (a microtubule's wall) with an inner "
                                                        "radius up to this are filled, so points lie on the axis")
+        self.orient = _combo(ORIENT_CHOICES, "Give each particle a Z axis (RELION angles in the coordinates)")
+        self.orient_sign = _combo(SIGN_CHOICES, "Which way a disk's normal or a rod's axis points")
+        self.membrane = QComboBox()
+        self.membrane.setToolTip("The feature whose segmentation of this tomogram is the membrane: particles get its "
+                                 "normal where it is nearest, pointing towards them")
         self.count = QLabel("No segmentation chosen")
         self.count.setObjectName("pick_count")
         font = self.count.font()
@@ -114,7 +138,12 @@ class PickTab(QScrollArea):
         volume.addWidget(self.volume_unit)
         form.addRow("Min. volume", volume)
         form.addRow("Min. spacing", self.min_spacing)
-        self.blob_rows = [volume, self.min_spacing]
+        orient = QHBoxLayout()
+        orient.addWidget(self.orient, 1)
+        orient.addWidget(self.orient_sign)
+        form.addRow("Orient", orient)
+        form.addRow("Membrane", self.membrane)
+        self.blob_rows = [volume, self.min_spacing, orient, self.membrane]
         for label, widget in (("Min. length", self.min_length), ("Spacing", self.spacing), ("Twist", self.twist),
                               ("Prune branches", self.prune), ("Lumen radius", self.lumen)):
             form.addRow(label, widget)
@@ -162,6 +191,8 @@ class PickTab(QScrollArea):
         for widget in (self.min_volume, self.min_spacing, *self.filament_rows):
             widget.valueChanged.connect(self.timer.start)
         self.mode.currentIndexChanged.connect(self._mode_changed)
+        for combo in (self.orient, self.orient_sign, self.membrane):
+            combo.currentIndexChanged.connect(self._mode_changed)
         self.volume_unit.currentIndexChanged.connect(self.timer.start)
         self.segmentation.activated.connect(lambda i: self.choose(self.segmentation.itemData(i)))
         self.open_button.clicked.connect(lambda: self.open_segmentation())
@@ -180,12 +211,16 @@ class PickTab(QScrollArea):
         if self.mode.currentData() == "filament":
             return FilamentSettings(self.threshold_spin.value(), self.min_length.value(), self.spacing.value(),
                                     self.twist.value(), self.prune.value(), self.lumen.value())
+        orient = self.orient.currentData()
+        if orient == "membrane" and not self.membrane.currentText():
+            raise AisError(None, "Orienting by a membrane needs this tomogram's segmentation of it in the output folder")
         return PickSettings(self.threshold_spin.value(), self.min_volume.value(), self.volume_unit.currentData(),
-                            self.min_spacing.value())
+                            self.min_spacing.value(), orient, self.orient_sign.currentData(),
+                            self.membrane.currentText() if orient == "membrane" else "")
 
     def _show_settings(self, settings: PickSettings | FilamentSettings) -> None:
         widgets = (self.threshold_spin, self.threshold, self.min_volume, self.min_spacing, self.volume_unit,
-                   self.mode, *self.filament_rows)
+                   self.mode, self.orient, self.orient_sign, self.membrane, *self.filament_rows)
         for w in widgets:
             w.blockSignals(True)
         self.threshold_spin.setValue(int(settings.threshold))
@@ -200,6 +235,10 @@ class PickTab(QScrollArea):
             self.min_volume.setValue(settings.min_volume)
             self.min_spacing.setValue(settings.min_spacing_nm)
             self.volume_unit.setCurrentIndex(self.volume_unit.findData(settings.volume_unit))
+            self.orient.setCurrentIndex(self.orient.findData(settings.orient))
+            self.orient_sign.setCurrentIndex(self.orient_sign.findData(settings.orient_sign))
+            if settings.orient_by:
+                self.membrane.setCurrentIndex(max(self.membrane.findText(settings.orient_by), 0))
         for w in widgets:
             w.blockSignals(False)
         self._show_mode()
@@ -212,6 +251,8 @@ class PickTab(QScrollArea):
         filaments = self.mode.currentData() == "filament"
         for row in self.blob_rows:
             self.form.setRowVisible(row, not filaments)
+        self.form.setRowVisible(self.membrane, not filaments and self.orient.currentData() == "membrane")
+        self.orient_sign.setEnabled(self.orient.currentData() in ("disk", "rod"))
         for row in self.filament_rows:
             self.form.setRowVisible(row, filaments)
 
@@ -232,6 +273,15 @@ class PickTab(QScrollArea):
         state = self.states.get(item)
         self.segmentation.setCurrentIndex(max(self.segmentation.findData(str(state.path)), 0) if state else 0)
         self.segmentation.blockSignals(False)
+        self.membrane.blockSignals(True)
+        chosen = self.membrane.currentText()
+        self.membrane.clear()
+        for path in self.candidates(item):
+            feature = split_output_name(path)[1]
+            if feature and (state is None or path != state.path):
+                self.membrane.addItem(feature)
+        self.membrane.setCurrentIndex(max(self.membrane.findText(chosen), 0))
+        self.membrane.blockSignals(False)
         self._set_state(state)
 
     def open_segmentation(self, path: str | None = None) -> None:
@@ -286,6 +336,7 @@ class PickTab(QScrollArea):
             return
         try:
             settings = self.settings()
+            membrane = _membrane_volume(state, settings)
             if isinstance(settings, FilamentSettings):
                 settings.in_pixels(state.voxel_size)
             else:
@@ -297,10 +348,10 @@ class PickTab(QScrollArea):
         self.busy, self.pending = True, False
         self.count.setText(self.count.text() + " …")
         volume, voxel_size = state.volume, state.voxel_size
-        picker = pick_filaments if isinstance(settings, FilamentSettings) else pick
-
         def work(progress):
-            return picker(np.asarray(volume.data), settings, voxel_size, progress)
+            if isinstance(settings, FilamentSettings):
+                return pick_filaments(np.asarray(volume.data), settings, voxel_size, progress)
+            return pick(np.asarray(volume.data), settings, voxel_size, progress, membrane)
 
         self.runner.start(work, f"Pick {state.path.name}", finished=lambda p: state.set_auto(p, settings),
                           failed=self.problem.emit, done=self._picked)
