@@ -136,6 +136,12 @@ def test_pick_tab_traces_filaments_removes_points_and_whole_filaments(qtbot, win
     table = starfile.read(tab.save(str(tmp_path / "actin.star")))
     assert set(table["rlnHelicalTubeID"]) == {1, 2} and np.allclose(table["rlnAngleTilt"], 90, atol=3)
     window.grab().save(str(tmp_path / "pick_filaments.png"))
+    render = window.render_tab  # in 3D: arrows along the filaments and their centre lines as tubes
+    window.workflow.setCurrentWidget(render)
+    message = render.view.scene["particles"]
+    assert len(message[4]) == len(tab.state.particles) and len(message[5]) == 2
+    np.testing.assert_allclose(np.abs(message[4][:, 0]), 1, atol=0.05)  # x y z: along x
+    assert render.save_screenshot(str(tmp_path / "filaments_3d.png"))
 
 
 def test_pick_tab_orients_proteins_by_the_membrane_beside_them(qtbot, window, tmp_path):

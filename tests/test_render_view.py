@@ -64,6 +64,15 @@ def test_render_tab_shows_a_sphere_rotates_and_exports(qtbot, window, tmp_path):
     frame = tab.view.array().astype(int)
     gold = (frame[..., 0] > 200) & (frame[..., 1] > 160) & (frame[..., 2] < 90)  # the marker colour #ffd700
     assert gold.sum() > 20
+    # Oriented, they show as arrows along their axes.
+    window.workflow.setCurrentWidget(pick)
+    pick.orient.setCurrentIndex(pick.orient.findData("disk"))
+    qtbot.waitUntil(lambda: pick.state.settings.orient == "disk" and pick.state.particles.angles is not None,
+                    timeout=10000)
+    window.workflow.setCurrentWidget(tab)
+    assert tab.view.scene["particles"][4].shape == (1, 3)
+    frame = tab.view.array().astype(int)
+    assert ((frame[..., 0] > 200) & (frame[..., 1] > 160) & (frame[..., 2] < 90)).sum() > 20
 
     # The mouse rotates the camera (VTK's trackball style).
     before = tab.view.camera_position()

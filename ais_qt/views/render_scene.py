@@ -10,8 +10,8 @@ import numpy as np
 from vtkmodules.util.numpy_support import numpy_to_vtk, numpy_to_vtkIdTypeArray
 from vtkmodules.vtkCommonCore import vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPolyData
-from vtkmodules.vtkFiltersCore import vtkGlyph3D, vtkPolyDataNormals
-from vtkmodules.vtkFiltersSources import vtkPlaneSource, vtkSphereSource
+from vtkmodules.vtkFiltersCore import vtkGlyph3D, vtkPolyDataNormals, vtkTubeFilter
+from vtkmodules.vtkFiltersSources import vtkArrowSource, vtkPlaneSource, vtkSphereSource
 from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkTexture
 
 
@@ -34,7 +34,7 @@ class RenderScene:
         self.markers = markers or renderer  # the renderer particle spheres go to
         self.surfaces: dict[str, vtkActor] = {}
         self.slice_actor: vtkActor | None = None
-        self.particles_actor: vtkActor | None = None
+        self.particles_actors: list[vtkActor] = []
 
     def set_surface(self, name: str, vertices: np.ndarray | None, faces: np.ndarray | None, colour) -> None:
         old = self.surfaces.pop(name, None)
@@ -82,28 +82,63 @@ class RenderScene:
         self.renderer.AddActor(actor)
         self.slice_actor = actor
 
-    def set_particles(self, zyx: np.ndarray | None, colour, radius: float) -> None:
-        if self.particles_actor is not None:
-            self.markers.RemoveActor(self.particles_actor)
-            self.particles_actor = None
+    def set_particles(self, zyx: np.ndarray | None, colour, radius: float, axes: np.ndarray | None = None,
+                      lines: list | None = None) -> None:
+        """Particles as spheres, or, when oriented, as arrows along their Z axes (x, y, z directions);
+        filaments' centre lines (lists of z, y, x points) as thin tubes."""
+        for actor in self.particles_actors:
+            self.markers.RemoveActor(actor)
+        self.particles_actors = []
         if zyx is None or len(zyx) == 0:
             return
         points = vtkPoints()
         points.SetData(numpy_to_vtk(np.ascontiguousarray(zyx[:, ::-1], np.float32), deep=True))
         centres = vtkPolyData()
         centres.SetPoints(points)
-        sphere = vtkSphereSource()
-        sphere.SetRadius(radius)
-        sphere.SetThetaResolution(12)
-        sphere.SetPhiResolution(12)
         glyphs = vtkGlyph3D()
         glyphs.SetInputData(centres)
-        glyphs.SetSourceConnection(sphere.GetOutputPort())
-        glyphs.ScalingOff()
+        if axes is not None:
+            vectors = numpy_to_vtk(np.ascontiguousarray(axes, np.float32), deep=True)
+            vectors.SetName("axis")
+            centres.GetPointData().SetVectors(vectors)
+            arrow = vtkArrowSource()
+            arrow.SetTipResolution(10)
+            arrow.SetShaftResolution(10)
+            glyphs.SetSourceConnection(arrow.GetOutputPort())
+            glyphs.SetVectorModeToUseVector()
+            glyphs.SetScaleModeToDataScalingOff()
+            glyphs.SetScaleFactor(3 * radius)  # the arrow starts at the particle and is 3 radii long
+        else:
+            sphere = vtkSphereSource()
+            sphere.SetRadius(radius)
+            sphere.SetThetaResolution(12)
+            sphere.SetPhiResolution(12)
+            glyphs.SetSourceConnection(sphere.GetOutputPort())
+            glyphs.ScalingOff()
+        self._add_marker(glyphs, colour)
+        for line in lines or []:
+            if len(line) < 2:
+                continue
+            path = vtkPolyData()
+            line_points = vtkPoints()
+            line_points.SetData(numpy_to_vtk(np.ascontiguousarray(np.asarray(line)[:, ::-1], np.float32), deep=True))
+            path.SetPoints(line_points)
+            cells = vtkCellArray()
+            cells.InsertNextCell(len(line))
+            for i in range(len(line)):
+                cells.InsertCellPoint(i)
+            path.SetLines(cells)
+            tube = vtkTubeFilter()
+            tube.SetInputData(path)
+            tube.SetRadius(max(radius / 3, 0.5))
+            tube.SetNumberOfSides(8)
+            self._add_marker(tube, colour)
+
+    def _add_marker(self, source, colour) -> None:
         mapper = vtkPolyDataMapper()
-        mapper.SetInputConnection(glyphs.GetOutputPort())
+        mapper.SetInputConnection(source.GetOutputPort())
         actor = vtkActor()
         actor.SetMapper(mapper)
         actor.GetProperty().SetColor(*colour)
         self.markers.AddActor(actor)
-        self.particles_actor = actor
+        self.particles_actors.append(actor)

@@ -1,5 +1,6 @@
 """The Render tab: segmented features of the current tomogram as 3D surfaces, in their colours,
-with the current slice as a plane and the picked particles as spheres; screenshots and .obj export.
+with the current slice as a plane and the picked particles as spheres (arrows along their axes when
+oriented, filaments' centre lines as tubes); screenshots and .obj export.
 
 Surfaces are computed in the thread pool (one at a time, newest settings win), so a big volume
 never freezes the window. The 3D view itself takes the centre of the window while this tab is open; it renders in a
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 from ais_qt.controllers.tasks import coalescing_timer
 from ais_qt.models.errors import AisError
 from ais_qt.models.meshes import Mesh, surface, write_obj
+from ais_qt.models.orientations import z_axis
 from ais_qt.models.picking import PickSettings
 from ais_qt.models.segmentation import open_segmentation, outputs_for, split_output_name
 from ais_qt.models.tomogram import Tomogram
@@ -313,7 +315,11 @@ class RenderTab(QScrollArea):
         if state is None or not self.show_particles.isChecked():
             self.view.set_particles(None, "", 0)
         else:
-            self.view.set_particles(state.particles.zyx, self.particle_layer.colour, self.particle_layer.radius)
+            particles = state.particles
+            angles = getattr(particles, "angles", None)
+            axes = z_axis(angles) if angles is not None and len(angles) else None
+            lines = particles.lines() if state.filaments else None
+            self.view.set_particles(particles.zyx, self.particle_layer.colour, self.particle_layer.radius, axes, lines)
 
     # -------------------------------------------------------------- output
     def save_screenshot(self, path: str | None = None) -> bool:

@@ -58,8 +58,9 @@ class VtkView(QWidget):
     def set_slice(self, image: np.ndarray | None, z: float, shape: tuple) -> None:
         self._send("slice", "slice", image, z, tuple(shape))
 
-    def set_particles(self, zyx: np.ndarray | None, colour: str, radius: float) -> None:
-        self._send("particles", "particles", zyx, rgb(colour) if colour else (1, 1, 1), radius)
+    def set_particles(self, zyx: np.ndarray | None, colour: str, radius: float, axes: np.ndarray | None = None,
+                      lines: list | None = None) -> None:
+        self._send("particles", "particles", zyx, rgb(colour) if colour else (1, 1, 1), radius, axes, lines)
 
     def reset_camera(self) -> None:
         self._send("camera", "reset")
