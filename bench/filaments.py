@@ -14,7 +14,11 @@ a rough surface). Reported per class:
 - split / merged: true objects (connected components of the label) traced as several filaments, and
   filaments running through several true objects.
 
-    python bench/filaments.py [--segmentation SEG.mrc --value 2] [--spacing 4]
+With --ais-python, the original Ais's filament picker (`ais pick -filament`, its pick_filament: no
+binning or margin, the same spacing and minimum length) runs on the same volumes, timed in the same
+run, and is measured the same way.
+
+    python bench/filaments.py [--segmentation SEG.mrc --value 2] [--spacing 4] [--ais-python ~/aisvenv/bin/python]
 """
 
 from __future__ import annotations
@@ -22,20 +26,24 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import mrcfile
 import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from ais_qt.models.filaments import FilamentSettings, closed, filled, pick_filaments
+from ais_qt.models.filaments import FilamentPicks, FilamentSettings, closed, filled, pick_filaments_file
 from ais_qt.models.orientations import z_axis
 from ais_qt.models.tomogram import Tomogram
 
 HERE = Path(__file__).resolve().parent
 SHARED = Path(os.environ.get("AIS_QT_SHARED_DATA", HERE.parents[1] / "shared" / "data")) / "synthetic_mixed_10A"
 CLASSES = (("microtubule", 2), ("actin", 3))
+sys.path.insert(0, str(HERE))
+from runs import run_json  # noqa: E402
 
 
 def ridge(mask: np.ndarray, lumen_px: float) -> tuple[np.ndarray, np.ndarray]:
@@ -94,6 +102,7 @@ def main() -> None:
     parser.add_argument("--segmentation", type=Path, help="a network's segmentation of the SNR 0.5 tomogram")
     parser.add_argument("--value", type=int, help="the label value its feature is (2 microtubule, 3 actin)")
     parser.add_argument("--spacing", type=float, default=FilamentSettings().spacing_nm, help="nm between points")
+    parser.add_argument("--ais-python", help="interpreter of a virtual environment with ais-cryoet installed")
     args = parser.parse_args()
     if not SHARED.exists():
         sys.exit(f"{SHARED} is absent: nothing to measure")
@@ -102,19 +111,30 @@ def main() -> None:
     settings = FilamentSettings(spacing_nm=args.spacing)
     lumen_px, spacing_px = settings.lumen_nm * 10 / voxel, settings.spacing_nm * 10 / voxel
     rows = []
-    for name, value in CLASSES:
-        if args.segmentation and args.value != value:
-            continue
-        mask = truth == value
-        if args.segmentation:
-            source = Tomogram.open(args.segmentation)
-            volume, what = np.asarray(source.data), f"{name} from {args.segmentation.name}"
-        else:
-            volume, what = mask.astype(np.uint8) * 255, f"{name} from the labels"
-        started = time.perf_counter()
-        picks = pick_filaments(volume, settings, voxel)
-        seconds = time.perf_counter() - started
-        rows.append((what, measure(picks, mask, lumen_px, spacing_px), seconds))
+    with tempfile.TemporaryDirectory() as folder:
+        for name, value in CLASSES:
+            if args.segmentation and args.value != value:
+                continue
+            mask = truth == value
+            if args.segmentation:
+                path, what = args.segmentation, f"{name} from {args.segmentation.name}"
+            else:
+                path, what = Path(folder) / f"labels__{name}.mrc", f"{name} from the labels"
+                with mrcfile.new(path, overwrite=True) as mrc:
+                    mrc.set_data(mask.astype(np.uint16) * 255)
+                    mrc.voxel_size = voxel
+            started = time.perf_counter()
+            picks, _ = pick_filaments_file(path, settings)
+            seconds = time.perf_counter() - started
+            rows.append((f"{what}: Ais-Qt", measure(picks, mask, lumen_px, spacing_px), seconds))
+            if args.ais_python:
+                out = Path(folder) / f"ais_{name}.npz"
+                result = run_json([args.ais_python, str(HERE / "reference" / "ais_filaments.py"), str(path),
+                                   str(settings.threshold), str(settings.spacing_nm), str(settings.min_length_nm),
+                                   str(out)])
+                data = np.load(out)
+                theirs = FilamentPicks(data["zyx"], data["angles"], data["filament"], np.full(len(data["zyx"]), np.inf))
+                rows.append((f"{what}: Ais 1.2.40", measure(theirs, mask, lumen_px, spacing_px), result["seconds"]))
     print("| filaments | traced / true objects | points | median axis distance (voxels) | median angle (°) | "
           "coverage | split | merged | seconds |")
     print("|---|---|---|---|---|---|---|---|---|")
