@@ -8,7 +8,7 @@ surface as all their neighbours and at least 0.6 of the object's largest depth (
 a rough surface). Reported per class:
 - axis distance: from each point to the nearest ridge voxel (voxels);
 - angle: between each point's Z axis and the ridge's local direction (principal axis of the ridge
-  voxels within 2 radii), degrees;
+  voxels within 4 radii), degrees;
 - coverage: the fraction of ridge voxels within half a spacing (+1 voxel) of a point along its axis
   and within the filament's radius (+1) across it;
 - split / merged: true objects (connected components of the label) traced as several filaments, and
@@ -70,7 +70,9 @@ def measure(picks, truth_mask: np.ndarray, lumen_px: float, spacing_px: float) -
     angles = []
     point_axes = z_axis(picks.angles)[:, ::-1] if len(picks) else np.zeros((0, 3))  # z, y, x
     for point_axis, i in zip(point_axes, nearest):
-        neighbours = axis[tree.query_ball_point(axis[i], max(2 * radius[i], 4))]
+        # The direction of a digitised centre line is only defined over several voxels: within 4 radii
+        # (14 voxels for actin) its staircase adds little; within 2 it added about 5° to actin's angles.
+        neighbours = axis[tree.query_ball_point(axis[i], max(4 * radius[i], 4))]
         if len(neighbours) < 3:
             continue
         direction = np.linalg.svd(neighbours - neighbours.mean(axis=0), full_matrices=False)[2][0]
