@@ -3,7 +3,8 @@
 The filaments are picked at the defaults from the ground-truth label volume (and, with
 --segmentation, from a network's segmentation of the tomogram) and compared with the true axes.
 The true axis of a filament class is taken from the label independently of the picker: the ridge of
-the distance transform of the (lumen-filled) label, i.e. the voxels at least as far from the
+the distance transform of the (lumen-filled: microtubules closed across the whole label, as one tube
+can be labelled as two half-walls; actin object by object) label, i.e. the voxels at least as far from the
 surface as all their neighbours and at least 0.6 of the object's largest depth (so not the bumps of
 a rough surface). Reported per class:
 - axis distance: from each point to the nearest ridge voxel (voxels);
@@ -41,13 +42,18 @@ from ais_qt.models.tomogram import Tomogram
 
 HERE = Path(__file__).resolve().parent
 SHARED = Path(os.environ.get("AIS_QT_SHARED_DATA", HERE.parents[1] / "shared" / "data")) / "synthetic_mixed_10A"
-CLASSES = (("microtubule", 2), ("actin", 3))
+# (name, label value, hollow): a microtubule is one tube even where its label is two separate
+# half-walls (one of the three here), so its reference is closed across the whole label; actin is
+# solid and its filaments touch, so it is closed object by object.
+CLASSES = (("microtubule", 2, True), ("actin", 3, False))
 sys.path.insert(0, str(HERE))
 from runs import run_json  # noqa: E402
 
 
-def ridge(mask: np.ndarray, lumen_px: float) -> tuple[np.ndarray, np.ndarray]:
+def ridge(mask: np.ndarray, lumen_px: float, hollow: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(ridge voxels z, y, x; their distance to the surface) of each object, lumens filled."""
+    if hollow:
+        mask, lumen_px = closed(mask, lumen_px), 0.0
     objects, _ = ndimage.label(mask, structure=np.ones((3, 3, 3)))
     points, radii = [], []
     for index, box in enumerate(ndimage.find_objects(objects), start=1):
@@ -63,8 +69,8 @@ def ridge(mask: np.ndarray, lumen_px: float) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(points), np.concatenate(radii)
 
 
-def measure(picks, truth_mask: np.ndarray, lumen_px: float, spacing_px: float) -> dict:
-    axis, radius = ridge(truth_mask, lumen_px)
+def measure(picks, truth_mask: np.ndarray, lumen_px: float, spacing_px: float, hollow: bool = False) -> dict:
+    axis, radius = ridge(truth_mask, lumen_px, hollow)
     tree = cKDTree(axis)
     distance, nearest = tree.query(picks.zyx)
     angles = []
@@ -114,7 +120,7 @@ def main() -> None:
     lumen_px, spacing_px = settings.lumen_nm * 10 / voxel, settings.spacing_nm * 10 / voxel
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        for name, value in CLASSES:
+        for name, value, hollow in CLASSES:
             if args.segmentation and args.value != value:
                 continue
             mask = truth == value
@@ -128,7 +134,7 @@ def main() -> None:
             started = time.perf_counter()
             picks, _ = pick_filaments_file(path, settings)
             seconds = time.perf_counter() - started
-            rows.append((f"{what}: Ais-Qt", measure(picks, mask, lumen_px, spacing_px), seconds))
+            rows.append((f"{what}: Ais-Qt", measure(picks, mask, lumen_px, spacing_px, hollow), seconds))
             if args.ais_python:
                 out = Path(folder) / f"ais_{name}.npz"
                 result = run_json([args.ais_python, str(HERE / "reference" / "ais_filaments.py"), str(path),
@@ -136,7 +142,8 @@ def main() -> None:
                                    str(out)])
                 data = np.load(out)
                 theirs = FilamentPicks(data["zyx"], data["angles"], data["filament"], np.full(len(data["zyx"]), np.inf))
-                rows.append((f"{what}: Ais 1.2.40", measure(theirs, mask, lumen_px, spacing_px), result["seconds"]))
+                rows.append((f"{what}: Ais 1.2.40", measure(theirs, mask, lumen_px, spacing_px, hollow),
+                             result["seconds"]))
     print("| filaments | traced / true objects | points | median axis distance (voxels) | median angle (°) | "
           "coverage | split | merged | seconds |")
     print("|---|---|---|---|---|---|---|---|---|")
