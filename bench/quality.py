@@ -28,7 +28,6 @@ and the date, and reused by later runs (--ais-rerun to redo them).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import functools
 import json
 import os

@@ -45,7 +45,6 @@ def test_a_tube_in_any_direction_is_traced_along_its_axis(inner):
 
 
 def test_a_curved_filament_keeps_its_curvature_and_separate_filaments_their_ids():
-    shape = (40, 128, 128)
     z, y, x = np.mgrid[0:40, 0:128, 0:128]
     radius = 40.0
     ring = np.abs(np.hypot(y - 64, x - 64) - radius)
