@@ -58,7 +58,7 @@ def test_a_curved_filament_keeps_its_curvature_and_separate_filaments_their_ids(
     on_circle = np.hypot(picks.zyx[arc_points, 1] - 64, picks.zyx[arc_points, 2] - 64)
     assert np.all(np.abs(on_circle - radius) < 1.5)
     assert len(set(picks.filament[arc_points])) == 1 and len(set(picks.filament[~arc_points])) == 1
-    assert len(picks.without_filament(1).lines()) == 1 and len(picks.without_point(0)) == len(picks) - 1
+    assert len(picks.without_filament(1).lines()) == 1 and len(picks.removed(0)) == len(picks) - 1
 
 
 def test_short_pieces_empty_volumes_and_a_missing_voxel_size():

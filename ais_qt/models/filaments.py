@@ -75,7 +75,8 @@ class FilamentPicks:
         keep = self.filament != number
         return FilamentPicks(self.zyx[keep], self.angles[keep], self.filament[keep], self.curvature_radius[keep])
 
-    def without_point(self, index: int) -> FilamentPicks:
+    def removed(self, index: int) -> FilamentPicks:
+        """A copy without one point (as Particles.removed)."""
         keep = np.arange(len(self)) != index
         return FilamentPicks(self.zyx[keep], self.angles[keep], self.filament[keep], self.curvature_radius[keep])
 

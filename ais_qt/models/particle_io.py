@@ -114,7 +114,7 @@ def _write_star(path, xyz, particles, context):
         "rlnCenteredCoordinateZAngst": centred[:, 2],
         "rlnAutopickFigureOfMerit": particles.weight.astype(float),
     })
-    angles = getattr(particles, "angles", None)
+    angles = particles.angles  # RELION angles, or None: blobs picked without --orient
     if angles is not None:  # RELION's own convention (models/orientations.py)
         table["rlnAngleRot"], table["rlnAngleTilt"], table["rlnAnglePsi"] = angles.T
     if getattr(particles, "filament", None) is not None:
@@ -122,11 +122,16 @@ def _write_star(path, xyz, particles, context):
     starfile.write({"particles": table}, path, overwrite=True)
 
 
-def _read_star(path):
+def _star_table(path):
+    """The particle table of a .star file (its "particles" block, else its first)."""
     import starfile
 
     data = starfile.read(path, always_dict=True)
-    table = data.get("particles", next(iter(data.values()), None))
+    return data.get("particles", next(iter(data.values()), None))
+
+
+def _read_star(path):
+    table = _star_table(path)
     return table[["rlnCoordinateX", "rlnCoordinateY", "rlnCoordinateZ"]].to_numpy(float)
 
 
@@ -141,7 +146,7 @@ def _write_tbl(path, xyz, particles, context):
     table[:, 19] = 1  # tomogram index: one table per tomogram
     table[:, 21] = 1
     table[:, 23:26] = xyz
-    angles = getattr(particles, "angles", None)
+    angles = particles.angles  # RELION angles, or None: blobs picked without --orient
     if angles is not None:
         table[:, 6:9] = to_dynamo(angles)  # columns 7-9: tdrot, tilt, narot
     if getattr(particles, "filament", None) is not None:
@@ -160,7 +165,7 @@ def _read_tbl(path):
 # ---------------------------------------------------------- copick .json
 def _write_copick(path, xyz, particles, context):
     apix = _voxel(context, path)
-    angles = getattr(particles, "angles", None)
+    angles = particles.angles  # RELION angles, or None: blobs picked without --orient
     matrices = copick_matrices(angles) if angles is not None else np.tile(np.eye(4), (len(xyz), 1, 1))
     ids = getattr(particles, "filament", None)
     ids = ids if ids is not None else np.zeros(len(xyz), int)
@@ -188,10 +193,7 @@ def read_angles(path: str | os.PathLike) -> np.ndarray | None:
     path = Path(path)
     fmt = format_of(path)
     if fmt == "star":
-        import starfile
-
-        data = starfile.read(path, always_dict=True)
-        table = data.get("particles", next(iter(data.values()), None))
+        table = _star_table(path)
         names = ["rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi"]
         return table[names].to_numpy(float) if all(n in table for n in names) else None
     if fmt == "tbl":

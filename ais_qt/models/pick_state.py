@@ -43,22 +43,17 @@ class PickState:
 
     @property
     def particles(self) -> Particles | FilamentPicks:
-        result = self.auto
-        if self.filaments:
-            for zyx in self.removed_filaments:
-                index = _nearest(result, zyx, SAME)
-                if index is not None:
-                    result = result.without_filament(result.filament[index])
-            for zyx in self.removed:
-                index = _nearest(result, zyx, SAME)
-                if index is not None:
-                    result = result.without_point(index)
-            return result
+        # Edits of the other mode wait for it: a switch between blobs and filaments keeps them.
+        result, filaments = self.auto, self.filaments
+        for zyx in self.removed_filaments if filaments else ():
+            index = _nearest(result, zyx, SAME)
+            if index is not None:
+                result = result.without_filament(result.filament[index])
         for zyx in self.removed:
             index = _nearest(result, zyx, SAME)
             if index is not None:
                 result = result.removed(index)
-        for zyx in self.added:
+        for zyx in () if filaments else self.added:
             result = result.added(zyx)
         return result
 

@@ -212,9 +212,9 @@ def _shape_axes(where, ids_at, volume, centres, ids, kind: str) -> np.ndarray:
         for b in range(a, 3):
             moment = np.bincount(ids_at, weights=where[a].astype(float) * where[b], minlength=n) / np.maximum(volume, 1)
             second[:, a, b] = second[:, b, a] = moment
-    relative = centres  # the groups' means, in the same (box) coordinates as ``where``
-    covariance = second - relative[:, :, None] * relative[:, None, :]
-    values, vectors = np.linalg.eigh(covariance[ids])
+    # ``centres`` are the groups' means, in the same (box) coordinates as ``where``.
+    covariance = second - centres[:, :, None] * centres[:, None, :]
+    _, vectors = np.linalg.eigh(covariance[ids])
     return vectors[:, :, 0] if kind == "disk" else vectors[:, :, 2]
 
 
@@ -246,10 +246,10 @@ def _membrane_normals(centres: np.ndarray, membrane: np.ndarray, threshold: floa
             normals[i] = (centres[i] - points[j]) / max(d, 1e-9)
             continue
         normal = np.linalg.svd(patch_points - patch_points.mean(axis=0), full_matrices=False)[2][2]
-        away = centres[i] - points[j]
-        normals[i] = -normal if d >= 1 and normal @ away < 0 else normal
         if d < 1:  # on the membrane: no side to point to
             normals[i] = _signed(normal[None], centres[i][None], sign, shape)[0]
+        else:
+            normals[i] = normal if normal @ (centres[i] - points[j]) >= 0 else -normal
     return normals
 
 
@@ -280,24 +280,29 @@ def pick_file(path: str | os.PathLike, settings: PickSettings = PickSettings(),
     if volume.dtype not in (np.uint8, np.uint16, np.int16, np.float32, np.float16):
         volume.close()
         raise AisError(volume.path, f"is not a segmentation ({volume.dtype} voxels)")
-    membrane = None
-    if settings.orient == "membrane":
-        membrane_path = membrane_path_for(path, settings.orient_by)
-        if not membrane_path.exists():
-            volume.close()
-            raise AisError(membrane_path, f"not found: orienting by the {settings.orient_by} membrane needs this "
-                                          "tomogram's segmentation of it beside the one picked")
-        membrane = np.asarray(open_segmentation(membrane_path, volume.shape).data)
+    try:
+        membrane = membrane_for(path, settings, volume.shape)
+    except AisError:
+        volume.close()
+        raise
     try:
         return pick(np.asarray(volume.data), settings, volume.voxel_size, progress, membrane), volume
     except AisError as e:
         raise AisError(volume.path, e.problem) from None
 
 
-def membrane_path_for(segmentation: str | os.PathLike, feature: str) -> Path:
-    """The same tomogram's segmentation of ``feature``, in the same folder (as `ais-qt segment` names it)."""
+def membrane_for(segmentation: str | os.PathLike, settings: PickSettings, shape: tuple) -> np.ndarray | None:
+    """The membrane that orients the picks of ``segmentation`` (memory-mapped levels 0..255): the same
+    tomogram's segmentation of settings.orient_by beside it, as `ais-qt segment` names it; None when
+    the settings do not orient by a membrane."""
+    if settings.orient != "membrane":
+        return None
     tomogram, _ = split_output_name(segmentation)
-    return Path(segmentation).parent / f"{tomogram}__{safe_name(feature)}.mrc"
+    path = Path(segmentation).parent / f"{tomogram}__{safe_name(settings.orient_by)}.mrc"
+    if not path.exists():
+        raise AisError(path, f"not found: orienting by the {settings.orient_by} membrane needs this tomogram's "
+                             "segmentation of it beside the one picked")
+    return np.asarray(open_segmentation(path, shape).data)
 
 
 def count_matches(found: np.ndarray, truth: np.ndarray, within: float) -> int:

@@ -82,8 +82,8 @@ class Tomogram:
             mrc.close()
             raise TomogramError(path, problem)
         data = mrc.data.view(np.uint8) if is_unsigned_bytes(mrc.header) else mrc.data
-        voxel = _header_voxel_size(mrc)
-        tomo = cls(data, path=path, header_voxel_size=voxel, _mrc=mrc, header_grid=Grid.of_header(mrc.header, voxel))
+        tomo = cls(data, path=path, header_voxel_size=_header_voxel_size(mrc), _mrc=mrc,
+                   header_grid=Grid.of_header(mrc.header))
         try:
             tomo._reject_all_nan()
         except TomogramError:

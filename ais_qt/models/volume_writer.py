@@ -53,10 +53,11 @@ class Grid:
         return np.array(self.start, float) * (self.voxel_size or 0.0)
 
     @classmethod
-    def of_header(cls, header, voxel_size: float | None) -> Grid:
+    def of_header(cls, header) -> Grid:
+        """Origin and start indices of an MRC header (its voxel size is the Tomogram's to judge)."""
         origin = tuple(float(header.origin[axis]) for axis in ("x", "y", "z"))
         start = (int(header.nxstart), int(header.nystart), int(header.nzstart))
-        return cls(voxel_size, tuple(v if np.isfinite(v) else 0.0 for v in origin), start)
+        return cls(None, tuple(v if np.isfinite(v) else 0.0 for v in origin), start)
 
 
 def check_dtype(name: str) -> str:

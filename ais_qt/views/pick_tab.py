@@ -17,8 +17,8 @@ from ais_qt.models.errors import AisError
 from ais_qt.models.filaments import FilamentSettings, pick_filaments
 from ais_qt.models.particle_io import FORMATS, Context, output_path, write
 from ais_qt.models.pick_state import PickState
-from ais_qt.models.picking import PickSettings, membrane_path_for, pick
-from ais_qt.models.segmentation import open_segmentation, outputs_for, split_output_name
+from ais_qt.models.picking import PickSettings, membrane_for, pick
+from ais_qt.models.segmentation import outputs_for, split_output_name
 from ais_qt.views.export_tab import _checkable, _ticked
 from ais_qt.views.queue_progress import QueueProgress
 
@@ -37,14 +37,6 @@ def _combo(choices, tip: str) -> QComboBox:
         combo.addItem(text, key)
     combo.setToolTip(tip)
     return combo
-
-
-def _membrane_volume(state, settings):
-    """The membrane segmentation that orients this pick (memory-mapped; None when not orienting by one)."""
-    if not isinstance(settings, PickSettings) or settings.orient != "membrane":
-        return None
-    path = membrane_path_for(state.path, settings.orient_by)
-    return np.asarray(open_segmentation(path, state.volume.shape).data)
 
 
 def _nm_spin(value: float, top: float, tip: str) -> QDoubleSpinBox:
@@ -336,18 +328,20 @@ class PickTab(QScrollArea):
             return
         try:
             settings = self.settings()
-            membrane = _membrane_volume(state, settings)
+            membrane = None
             if isinstance(settings, FilamentSettings):
                 settings.in_pixels(state.voxel_size)
             else:
                 settings.spacing_px(state.voxel_size)
                 settings.min_voxels(state.voxel_size)
+                membrane = membrane_for(state.path, settings, state.volume.shape)
         except AisError as e:
             self.count.setText(str(e))
             return
         self.busy, self.pending = True, False
         self.count.setText(self.count.text() + " …")
         volume, voxel_size = state.volume, state.voxel_size
+
         def work(progress):
             if isinstance(settings, FilamentSettings):
                 return pick_filaments(np.asarray(volume.data), settings, voxel_size, progress)
