@@ -3,7 +3,8 @@
 A synthetic 512x512x200 segmentation (probabilities 0..1 as float32, as both tools read it) holds
 single blobs of several sizes, touching pairs and dust. Each side runs in a fresh process per
 repeat (alternating) and times its picking call, file reading included. Prints the speed ratio
-and how many coordinates agree (matched one-to-one within 3 voxels).
+and how many coordinates agree (matched one-to-one within 3 voxels). Filament picking is measured
+against the original Ais (accuracy on ground truth and speed, same run) by bench/filaments.py.
 
     python bench/pick.py --ais-python ~/aisvenv/bin/python [--shape 200,512,512] [--repeats 2]
 """

@@ -128,3 +128,34 @@ def test_pick_command_filament_mode_writes_angles_and_tube_ids(tmp_path, capsys)
     assert main(["pick", str(tmp_path / "TS_01__Microtubule.mrc"), "--mode", "filament", "--out", str(out),
                  "--overwrite", "--voxel-size", "0"]) == 1
     assert "TS_01__Microtubule.mrc: voxel size must be a positive number" in capsys.readouterr().err
+
+
+def test_a_tube_segmented_as_two_separate_half_walls_is_one_filament_on_its_axis():
+    # The missing wedge often leaves a microtubule's top and bottom unsegmented: two side walls.
+    centre = np.array([32.0, 48.0, 48.0])
+    volume, d = tube((64, 96, 96), centre, (0.0, 0.0, 1.0), 8, 12, 40)
+    z = np.arange(64)[:, None, None] - centre[0]
+    volume[np.broadcast_to(np.abs(z) <= 6, volume.shape)] = 0  # no wall within 6 voxels of the tube's mid-plane
+    picks = pick_filaments(volume, FilamentSettings(), voxel_size=10.0)
+    assert set(picks.filament) == {1}
+    distance, angle, _ = errors(picks, centre, d)
+    assert np.median(distance) < 1 and np.median(angle) < 3
+
+
+def test_crossing_filaments_are_followed_through_the_crossing_and_a_rod_beside_them_stays_its_own():
+    shape = (48, 112, 112)
+    centre = np.array([24.0, 56.0, 56.0])
+    first, d1 = tube(shape, centre, (0.0, 1.0, 0.2), 0, 3, 50)
+    second, d2 = tube(shape, centre, (0.0, -0.3, 1.0), 0, 3, 50)
+    beside, _ = tube(shape, centre + [0, 0, -45], (0.0, 1.0, 0.0), 0, 3, 50)  # another rod, not touching
+    picks = pick_filaments(np.maximum(np.maximum(first, second), beside), FilamentSettings(), voxel_size=10.0)
+    assert len(set(picks.filament)) == 3  # not cut into short pieces at the crossing (and dropped)
+    for d in (d1, d2):  # each crossing rod is one filament along its whole length
+        distances = {}
+        for f in set(picks.filament):
+            rel = picks.zyx[picks.filament == f] - centre
+            along = rel @ d
+            distances[f] = (np.median(np.linalg.norm(rel - along[:, None] * d, axis=1)), np.ptp(along))
+        on = [f for f, (distance, _) in distances.items() if distance < 1]
+        assert len(on) == 1 and distances[on[0]][1] > 80
+        assert np.median(np.abs(z_axis(picks.angles[picks.filament == on[0]])[:, ::-1] @ d)) > 0.99

@@ -5,8 +5,10 @@ A segmentation (0..255) is thresholded; each connected object's hollow interior 
 microtubule wall segmented as a ring of protofilaments becomes a rod, so its axis is the lumen's
 centre, not a skeleton of the wall): the object is closed with a ball as wide as the widest lumen
 (gaps between protofilaments bridged) and its holes filled in the planes across each axis, so a tube
-in any direction closes; bumps are smoothed away; the rod is thinned to a one-voxel skeleton; side branches shorter than the pruning length
-are removed and the skeleton is split at its junctions; each piece longer than the minimum length
+in any direction closes (objects that are pieces of one tube's wall are closed together); bumps are
+smoothed away; the rod is thinned to a one-voxel skeleton; side branches shorter than the pruning
+length are removed and the skeleton is split at its junctions, branches that continue each other
+straight on joined again (crossing filaments); each piece longer than the minimum length
 is ordered end to end, smoothed by a spline, and sampled at the spacing. Every point gets RELION
 angles whose Z axis follows the filament (models/orientations.py), plus an optional twist per point,
 the filament's id and the local radius of curvature.
@@ -122,25 +124,105 @@ def pick_filaments_file(path, settings: FilamentSettings = FilamentSettings(), p
 
 def centre_lines(mask: np.ndarray, prune: float = 0.0, lumen: float = 0.0,
                  progress: Progress | None = None) -> list[np.ndarray]:
-    """Ordered centre lines (n, 3) of every object in a 3D mask, split at junctions."""
+    """Ordered centre lines (n, 3) of every object in a 3D mask, split at junctions. Objects that
+    are pieces of one tube's wall (the missing wedge often leaves a microtubule's top and bottom
+    unsegmented, so its two sides come out as separate objects) are traced as that one tube."""
     progress = progress or Progress()
     objects, count = ndimage.label(mask, structure=np.ones((3, 3, 3)))
+    boxes = ndimage.find_objects(objects)
     lines = []
-    for index, box in enumerate(ndimage.find_objects(objects), start=1):
-        progress.report(0.9 * index / max(count, 1), f"object {index} of {count}")
-        if box is None:
-            continue
-        box = tuple(slice(max(s.start - 1, 0), s.stop + 1) for s in box)
-        solid = filled(closed(objects[box] == index, lumen))
-        # Bumps on the surface (subunits, noise) each grow a skeleton spur: smooth them away first.
-        solid = ndimage.gaussian_filter(solid.astype(np.float32), SMOOTHING) > 0.5
-        skeleton = skeletonize(solid).astype(bool)
-        origin = np.array([s.start for s in box])
-        radius = ndimage.distance_transform_edt(solid)
-        for piece in pieces(skeleton, prune):
-            # Centred first, so the ends are continued along the axis, then centred again.
-            lines.append(recentred(reach_ends(recentred(piece, solid, radius), solid, radius), solid, radius) + origin)
+    groups = _near_groups(boxes, lumen) if lumen >= 1 else [[i] for i in range(1, count + 1)]
+    done = 0
+    for group in groups:
+        for solid, origin in _tubes(objects, boxes, group, lumen):
+            lines += [line + origin for line in _traced(solid, prune)]
+        done += len(group)
+        progress.report(0.9 * done / max(count, 1), f"object {done} of {count}")
     return lines
+
+
+def _near_groups(boxes: list, reach: float) -> list[list[int]]:
+    """Object numbers grouped where their bounding boxes, grown by ``reach``, overlap (transitively):
+    only objects that close could be pieces of one tube."""
+    parent = list(range(len(boxes) + 1))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    lo = np.array([[s.start for s in b] for b in boxes]).reshape(-1, 3) - reach
+    hi = np.array([[s.stop for s in b] for b in boxes]).reshape(-1, 3) + reach
+    for i in range(len(boxes)):
+        overlapping = np.flatnonzero(np.all((lo[i + 1:] < hi[i]) & (hi[i + 1:] > lo[i]), axis=1)) + i + 1
+        for j in overlapping:
+            parent[root(j + 1)] = root(i + 1)
+    groups: dict[int, list[int]] = {}
+    for i in range(1, len(boxes) + 1):
+        groups.setdefault(root(i), []).append(i)
+    return list(groups.values())
+
+
+def _union_box(boxes: list, pad: int, shape: tuple) -> tuple:
+    return tuple(slice(max(min(b[a].start for b in boxes) - pad, 0), min(max(b[a].stop for b in boxes) + pad, n))
+                 for a, n in enumerate(shape))
+
+
+def _tubes(objects: np.ndarray, boxes: list, group: list[int], lumen: float):
+    """(filled solid, its box's origin) to trace for the objects of one group: each object alone,
+    except objects whose closing together encloses a lumen (a void at least a quarter of the widest
+    lumen deep along the joint centre line), which are one tube's wall. Which objects those are is
+    found at half resolution (the closing of a whole group's box is the slow part)."""
+    pad = int(np.ceil(lumen)) + 1
+    if len(group) > 1:
+        box = _union_box([boxes[i - 1] for i in group], pad, objects.shape)
+        part = objects[box]
+        for members in _enclosing(part, group, lumen):
+            inner = _union_box([boxes[i - 1] for i in members], 1, objects.shape)
+            union = np.isin(objects[inner], members)
+            yield filled(closed(union, lumen)), np.array([s.start for s in inner])
+            group = [g for g in group if g not in members]
+    for index in group:  # closed() adds its own margin
+        box = _union_box([boxes[index - 1]], 1, objects.shape)
+        yield filled(closed(objects[box] == index, lumen)), np.array([s.start for s in box])
+
+
+def _enclosing(part: np.ndarray, group: list[int], lumen: float) -> list[list[int]]:
+    """Sets of objects (of ``group``, numbered in ``part``) that close together around a lumen."""
+    step = 2 if lumen >= 4 else 1
+    shape = [n // step * step for n in part.shape]
+    coarse = part[:shape[0], :shape[1], :shape[2]]
+    if step > 1:  # each 2x2x2 block: the largest object number in it, so no object vanishes
+        coarse = coarse.reshape(shape[0] // 2, 2, shape[1] // 2, 2, shape[2] // 2, 2).max(axis=(1, 3, 5))
+    union = np.isin(coarse, group)
+    joint, count = ndimage.label(closed(union, lumen / step), structure=np.ones((3, 3, 3)))
+    found, void = [], None
+    for k in range(1, count + 1):
+        members = [int(m) for m in np.unique(coarse[(joint == k) & union]) if m in group]
+        if len(members) < 2:
+            continue
+        skeleton = skeletonize(_smoothed(filled(joint == k), SMOOTHING / step)).astype(bool)
+        if void is None:
+            void = ndimage.distance_transform_edt(~union)
+        if skeleton.any() and np.median(void[skeleton]) * step >= max(2.0, lumen / 4):
+            found.append(members)
+    return found
+
+
+def _smoothed(solid: np.ndarray, sigma: float = SMOOTHING) -> np.ndarray:
+    # Bumps on the surface (subunits, noise) each grow a skeleton spur: smooth them away first.
+    return ndimage.gaussian_filter(solid.astype(np.float32), sigma) > 0.5
+
+
+def _traced(solid: np.ndarray, prune: float) -> list[np.ndarray]:
+    """Centre lines of one filled object, in its box's coordinates."""
+    solid = _smoothed(solid)
+    skeleton = skeletonize(solid).astype(bool)
+    radius = ndimage.distance_transform_edt(solid)
+    # Centred first, so the ends are continued along the axis, then centred again.
+    return [recentred(reach_ends(recentred(piece, solid, radius), solid, radius), solid, radius)
+            for piece in pieces(skeleton, prune)]
 
 
 def recentred(path: np.ndarray, solid: np.ndarray, radius: np.ndarray) -> np.ndarray:
@@ -243,9 +325,64 @@ def pieces(skeleton: np.ndarray, prune: float) -> list[np.ndarray]:
             break
         skeleton[np.isin(segments, short)] = False
         skeleton = skeletonize(skeleton).astype(bool)  # junction blobs left behind thin out again
-    degree = _degree(skeleton)
-    segments, n = ndimage.label(skeleton & (degree < 3), structure=np.ones((3, 3, 3)))
-    return [p for p in (_ordered(np.argwhere(segments == i)) for i in range(1, n + 1)) if len(p) > 1]
+    # A crossing of thick filaments thins to several junction voxels a step or two apart: they, and
+    # the skeleton within two voxels of them, are one junction.
+    cube = np.ones((3, 3, 3), bool)
+    zone = skeleton & ndimage.binary_dilation(skeleton & (_degree(skeleton) >= 3), cube, iterations=2)
+    segments, n = ndimage.label(skeleton & ~zone, structure=cube)
+    paths = [p for p in (_ordered(np.argwhere(segments == i)) for i in range(1, n + 1)) if len(p) > 1]
+    return _through_junctions(paths, ndimage.label(zone, structure=cube)[0])
+
+
+STRAIGHT_ON = np.cos(np.radians(35))  # two branches of a junction within this of a straight line are one filament
+_REACH = 8  # voxels over which a branch's direction at a junction is taken
+
+
+def _through_junctions(paths: list[np.ndarray], junctions: np.ndarray) -> list[np.ndarray]:
+    """Branches that meet at a junction and continue each other straight on are joined into one
+    path: filaments that cross or touch are followed through the crossing, not cut into short pieces
+    (which the minimum length would then drop)."""
+    arms: dict[int, list[tuple[int, int, np.ndarray]]] = {}  # junction: (path, end 0/1, outward direction)
+    for k, path in enumerate(paths):
+        for end, (tip, inner) in enumerate(((path[0], path[min(_REACH, len(path) - 1)]),
+                                            (path[-1], path[max(len(path) - 1 - _REACH, 0)]))):
+            near = junctions[tuple(np.clip(tip.astype(int) + _NEIGHBOURS, 0, np.array(junctions.shape) - 1).T)]
+            direction = tip - inner
+            norm = np.linalg.norm(direction)
+            for j in set(near[near > 0].tolist()):
+                if norm > 0:
+                    arms.setdefault(j, []).append((k, end, direction / norm))
+    partner: dict[tuple[int, int], tuple[int, int, int]] = {}  # (path, end): (path, end, junction)
+    for j, meeting in arms.items():
+        pairs = sorted(((float(a[2] @ -b[2]), i, m) for i, a in enumerate(meeting) for m, b in enumerate(meeting)
+                        if i < m and a[0] != b[0]), reverse=True)
+        for score, i, m in pairs:
+            a, b = meeting[i][:2], meeting[m][:2]
+            if score < STRAIGHT_ON:
+                break
+            if a not in partner and b not in partner:
+                partner[a], partner[b] = (*b, j), (*a, j)
+    joined, used = [], set()
+    for k in range(len(paths)):
+        if k in used:
+            continue
+        # Walk back to the first path of the chain (or around a loop once), then forwards.
+        start, end, seen = k, 0, {k}
+        while (start, end) in partner and partner[(start, end)][0] not in seen:
+            start, end = partner[(start, end)][0], 1 - partner[(start, end)][1]
+            seen.add(start)
+        chain, here, entered = [], start, end
+        while True:
+            used.add(here)
+            chain.append(paths[here] if entered == 0 else paths[here][::-1])
+            nxt = partner.get((here, 1 - entered))
+            if nxt is None or nxt[0] in used:
+                break
+            bridge = np.argwhere(junctions == nxt[2]).astype(float)
+            chain.append(bridge[np.argsort(np.linalg.norm(bridge - chain[-1][-1], axis=1))])
+            here, entered = nxt[0], nxt[1]
+        joined.append(np.concatenate(chain) if len(chain) > 1 else chain[0])
+    return joined
 
 
 def _degree(skeleton: np.ndarray) -> np.ndarray:
