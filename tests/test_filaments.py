@@ -168,7 +168,7 @@ def test_the_microtubules_of_the_shared_labels_are_traced_on_their_axes():
     from pathlib import Path
 
     from ais_qt.models.tomogram import Tomogram
-    from conftest import shared_file
+    from tests.conftest import shared_file
 
     labels = Tomogram.open(shared_file("synthetic_mixed_10A/labels.mrc.gz"))
     spec = importlib.util.spec_from_file_location("bench_filaments", Path(__file__).parents[1] / "bench" / "filaments.py")
