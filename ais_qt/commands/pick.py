@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ais_qt.commands.segment import Bar, add_voxel_size, expand
+from ais_qt.commands.cluster_args import add_cluster_arguments, cluster_settings, run_on_cluster
+from ais_qt.commands.segment import Bar, add_voxel_size, exit_status, expand
 from ais_qt.models.errors import AisError
 from ais_qt.models.progress import Progress
 
@@ -56,6 +57,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
     add_voxel_size(p)
+    add_cluster_arguments(p)
 
 
 def run(args) -> int:
@@ -71,6 +73,7 @@ def run(args) -> int:
             volume, unit = parse_volume(args.min_volume)
             settings = PickSettings(args.threshold, volume, unit, args.min_spacing, args.orient, args.orient_sign,
                                     args.membrane_feature)
+        cluster = cluster_settings(args) if args.cluster else None
     except AisError as e:
         print(f"ais-qt pick: {e}", file=sys.stderr)
         return 2
@@ -78,6 +81,20 @@ def run(args) -> int:
     if not paths:
         print("ais-qt pick: no segmentation matches", file=sys.stderr)
         return 2
+    if cluster:
+        from ais_qt.models.cluster import pick_task
+
+        kwargs = dict(folder=str(args.out), settings=settings, fmt=args.format, overwrite=args.overwrite,
+                      voxel_size=args.voxel_size)
+        try:
+            outcomes = run_on_cluster("ais-qt pick", *cluster, pick_task, paths, kwargs,
+                                      lambda label: Bar(label, show_message=True))
+        except AisError as e:
+            print(f"ais-qt pick: {e}", file=sys.stderr)
+            return 2
+        failed = sum(o.error is not None for o in outcomes)
+        print(f"{len(outcomes) - failed} of {len(paths)} volumes picked, {failed} failed")
+        return exit_status(len(paths) - len(outcomes) + failed)
     failed, total = 0, 0
     for n, path in enumerate(paths, start=1):
         bar = Bar(f"[{n}/{len(paths)}] {Path(path).name}")
@@ -92,4 +109,4 @@ def run(args) -> int:
             print(f"ais-qt pick: {e}", file=sys.stderr)
             failed += 1
     print(f"{len(paths) - failed} of {len(paths)} volumes picked, {total} particles")
-    return 1 if failed else 0
+    return exit_status(failed)

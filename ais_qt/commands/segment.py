@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from ais_qt.commands.cluster_args import add_cluster_arguments, cluster_settings, run_on_cluster
 from ais_qt.models.errors import AisError
 from ais_qt.models.inference import DEFAULT_TILE
 from ais_qt.models.progress import Progress
@@ -34,6 +35,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--dtype", choices=list(DTYPES), default=DEFAULT_DTYPE, help=DTYPE_HELP)
     add_voxel_size(p)
     p.add_argument("--plugins", type=Path, help="folder of architecture plugins")
+    add_cluster_arguments(p)
 
 
 def add_voxel_size(parser) -> None:
@@ -55,17 +57,25 @@ def expand(patterns: list[str]) -> list[Path]:
     return list(dict.fromkeys(paths))
 
 
+def exit_status(failed: int) -> int:
+    """How many volumes failed (at most 100), so a script or a job scheduler can tell."""
+    return min(failed, 100)
+
+
 class Bar:
     """A one-line progress bar (like tqdm) on a terminal; sparse lines when piped to a log."""
 
-    def __init__(self, label: str):
+    def __init__(self, label: str, show_message: bool = False):
         self.label, self.tty, self.started, self.shown = label, sys.stdout.isatty(), time.perf_counter(), -1
+        self.show_message = show_message
 
     def __call__(self, fraction: float, message: str) -> None:
         elapsed = time.perf_counter() - self.started
         left = elapsed / fraction * (1 - fraction) if fraction > 0 else 0
         bar = "#" * int(fraction * 30)
         text = f"{self.label} [{bar:<30s}] {fraction * 100:5.1f}% {left:5.0f} s left"
+        if self.show_message:
+            text += f", {message}"
         if self.tty:
             print(f"\r{text}\033[K", end="", flush=True)
         elif int(fraction * 10) > self.shown:  # every 10 % in logs
@@ -89,6 +99,7 @@ def run(args) -> int:
         graph = InteractionGraph.load(args.interactions) if args.interactions else None
         if args.roi:
             parse_roi(args.roi, (10**9,) * 3)  # syntax check before any work
+        cluster = cluster_settings(args) if args.cluster else None
     except AisError as e:
         print(f"ais-qt segment: {e}", file=sys.stderr)
         return 2
@@ -96,6 +107,22 @@ def run(args) -> int:
     if not tomograms:
         print("ais-qt segment: no tomogram matches", file=sys.stderr)
         return 2
+    if cluster:
+        from ais_qt.models.cluster import segment_task
+
+        kwargs = dict(models=[str(m) for m in args.model], folder=str(args.out),
+                      interactions=str(args.interactions) if args.interactions else None, overwrite=args.overwrite,
+                      roi=args.roi, tile=args.tile, dtype=args.dtype, voxel_size=args.voxel_size,
+                      plugins=str(args.plugins) if args.plugins else None)
+        try:
+            outcomes = run_on_cluster("ais-qt segment", *cluster, segment_task, tomograms, kwargs,
+                                      lambda label: Bar(label, show_message=True))
+        except AisError as e:
+            print(f"ais-qt segment: {e}", file=sys.stderr)
+            return 2
+        failed = sum(o.error is not None for o in outcomes)
+        print(f"{len(outcomes) - failed} of {len(tomograms)} tomograms segmented, {failed} failed")
+        return exit_status(len(tomograms) - len(outcomes) + failed)
     failed = 0
     for n, tomogram in enumerate(tomograms, start=1):
         bar = Bar(f"[{n}/{len(tomograms)}] {tomogram.name}")
@@ -109,4 +136,4 @@ def run(args) -> int:
             print(f"ais-qt segment: {e}", file=sys.stderr)
             failed += 1
     print(f"{len(tomograms) - failed} of {len(tomograms)} tomograms segmented")
-    return 1 if failed else 0
+    return exit_status(failed)

@@ -1,4 +1,5 @@
-"""The background queue of the Export and Pick tabs: one file after another (segment or pick).
+"""The background queue of the Export and Pick tabs: one file after another (segment or pick), on
+this computer or, for segmentation, as tasks on a Dask scheduler (models/cluster.py).
 
 An error in one file is logged and the queue goes on; Cancel stops the running job (its
 half-written outputs are discarded) and the rest of the queue. One queue runs at a time.
@@ -38,8 +39,12 @@ class BatchQueue(QObject):
         return self.task is not None
 
     def segment(self, tomograms, networks, folder, graph=None, overwrite: bool = False,
-                dtype: str = DEFAULT_DTYPE) -> None:
+                dtype: str = DEFAULT_DTYPE, scheduler: str | None = None) -> None:
+        """Segment on this computer, or (``scheduler``: a Dask address) one task per tomogram there."""
         networks, library = list(networks), self.library_source()
+        if scheduler:
+            self.run_on_scheduler(scheduler, tomograms, networks, folder, graph, overwrite, dtype)
+            return
 
         def work(path, progress):
             outputs = segment_volume(path, networks, folder, graph, overwrite, library=library, progress=progress,
@@ -68,6 +73,60 @@ class BatchQueue(QObject):
         self.log.emit(announcement)
         self.running_changed.emit(True)
         self._next()
+
+    def run_on_scheduler(self, address: str, tomograms, networks, folder, graph, overwrite: bool, dtype: str) -> None:
+        """All tomograms as tasks on the Dask scheduler at ``address``: the networks and graph are saved
+        where the workers can read them (the output folder), progress is tomograms done."""
+        if self.running:
+            return
+        from ais_qt.models.cluster import ClusterSpec, connect, run_tasks, segment_task, shared_inputs
+
+        spec = ClusterSpec.parse(address)
+        total = len(tomograms)
+        self.jobs, self.index, self.failures, self.cancelled = [Path(p) for p in tomograms], 0, 0, False
+        self.verb, self.done_word, self.started = "Segment", "tomograms segmented", time.perf_counter()
+
+        def work(progress):
+            models, interactions = shared_inputs(networks, graph, folder)
+            progress.report(0.0, f"connecting to {address}")
+            with connect(spec) as client:
+                progress.event(f"Connected to the Dask scheduler {address}")
+
+                def report(done, _total, rate, outcome):
+                    progress.event(outcome)
+                    progress.report(done / total, f"{done} of {total} done, {rate / 1e6:.1f} Mvoxel/s")
+
+                run_tasks(client, segment_task, tomograms, dict(models=models, folder=str(folder),
+                                                               interactions=interactions, overwrite=overwrite,
+                                                               dtype=dtype), report, lambda: progress.cancelled)
+
+        self.log.emit(f"Segmenting {total} tomograms with {', '.join(n.info.feature for n in networks)} into "
+                      f"{folder} on the Dask scheduler {address}")
+        self.running_changed.emit(True)
+        self.task = self.sessions.runner.start(
+            work, f"Segment on {address}", progress=self._cluster_progress, event=self._cluster_event,
+            failed=self._job_failed, cancelled=lambda: self.log.emit("cancelled"), done=self._cluster_done)
+
+    def _cluster_progress(self, fraction: float, message: str) -> None:
+        self.job_progress.emit(fraction, message)
+        elapsed = time.perf_counter() - self.started
+        left = elapsed / fraction * (1 - fraction) if fraction > 0 else 0
+        self.overall_progress.emit(fraction, f"{message}, {_duration(left)} left")
+
+    def _cluster_event(self, news) -> None:
+        if isinstance(news, str):
+            self.log.emit(news)
+            return
+        self.index += 1
+        if news.error:
+            self.failures += 1
+            self.log.emit(f"FAILED {news.error}")
+        else:
+            self.log.emit(f"{Path(news.path).name}: {', '.join(Path(p).name for p in news.result)}")
+
+    def _cluster_done(self) -> None:
+        self.task = None
+        self._finish()
 
     def cancel(self) -> None:
         self.cancelled = True

@@ -7,6 +7,7 @@ system is atomic on Linux and Windows (os.replace).
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import uuid
 from collections.abc import Iterator
@@ -32,3 +33,16 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
 def _fsync(path: Path) -> None:
     with open(path, "rb+") as f:
         os.fsync(f.fileno())
+
+
+def remove_partials(target: str | os.PathLike) -> list[Path]:
+    """Remove the half-written temporaries of ``target`` that a killed writer left (a kill -9 runs no
+    clean-up). Call it only where no other writer of the same target can be running: the owner of a
+    batch run, or its one task for that output."""
+    target = Path(target)
+    removed = []
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*.partial{''.join(target.suffixes[-1:])}"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+            removed.append(stale)
+    return removed

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ais_qt.models.atomic import atomic_path
+from ais_qt.models.atomic import atomic_path, remove_partials
 from ais_qt.models.errors import AisError
 from ais_qt.models.orientations import copick_matrices, from_copick, from_dynamo, to_dynamo
 from ais_qt.models.picking import Particles
@@ -220,6 +220,7 @@ def pick_to_file(segmentation: str | os.PathLike, folder: str | os.PathLike, set
     from ais_qt.models.picking import pick_file
 
     target = output_path(segmentation, folder, fmt)
+    remove_partials(target)  # what a killed earlier run left half-written
     if target.exists() and not overwrite:
         return target, None
     picker = pick_filaments_file if isinstance(settings, FilamentSettings) else pick_file

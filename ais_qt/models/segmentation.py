@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ais_qt.models.atomic import remove_partials
 from ais_qt.models.errors import AisError
 from ais_qt.models.inference import DEFAULT_TILE, SlicePredictor, slice_statistics
 from ais_qt.models.interactions import InteractionGraph
@@ -142,6 +143,8 @@ def segment_volume(tomogram: str | os.PathLike, networks, folder: str | os.PathL
     if len(set(names)) != len(names):
         raise AisError(None, "two networks are for the same feature; outputs would overwrite each other")
     outputs = {n.info.feature: output_path(tomogram, n.info.feature, folder) for n in networks}
+    for path in outputs.values():  # what a killed earlier run of this tomogram left half-written
+        remove_partials(path)
     todo = {name: path for name, path in outputs.items() if overwrite or not path.exists()}
     if not todo:
         progress.report(1.0, f"{Path(tomogram).name}: already segmented, skipped")

@@ -49,6 +49,14 @@ class ExportTab(QWidget):
         self.overwrite = QCheckBox("Overwrite existing outputs")
         self.interactions = QCheckBox("Apply the interaction graph")
         self.interactions.setChecked(True)
+        self.where = QComboBox()
+        self.where.addItem("This computer", "")
+        self.where.addItem("A Dask scheduler", "dask")
+        self.where.setToolTip("This computer: one tomogram after another, here.\nA Dask scheduler: one task per "
+                              "tomogram on a running cluster (ais-qt segment --cluster for a local or SLURM one);\n"
+                              "its workers must see the tomograms and the output folder at the same paths.")
+        self.scheduler = QLineEdit()
+        self.scheduler.setPlaceholderText("tcp://host:8786")
         self.start_button = QPushButton("Segment")
         self.cancel_button = QPushButton("Cancel")
         self.progress = QueueProgress(queue)
@@ -66,6 +74,10 @@ class ExportTab(QWidget):
         form.addRow("Values", self.dtype)
         form.addRow(self.overwrite)
         form.addRow(self.interactions)
+        where_row = QHBoxLayout()
+        where_row.addWidget(self.where)
+        where_row.addWidget(self.scheduler, 1)
+        form.addRow("Run on", where_row)
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.cancel_button)
@@ -79,6 +91,8 @@ class ExportTab(QWidget):
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(queue.cancel)
         queue.running_changed.connect(self._running)
+        self.where.currentIndexChanged.connect(lambda: self.scheduler.setEnabled(bool(self.where.currentData())))
+        self.scheduler.setEnabled(False)
         session.added.connect(self._tomogram_opened)
         session.networks.added.connect(self._fill_networks)
         session.networks.removed.connect(self._fill_networks)
@@ -124,8 +138,13 @@ class ExportTab(QWidget):
             self.log.appendPlainText("Tick at least one tomogram and one trained network.")
             return
         graph = self.session.interactions if self.interactions.isChecked() else None
+        scheduler = self.scheduler.text().strip() if self.where.currentData() else None
+        if scheduler is not None and "://" not in scheduler:
+            self.log.appendPlainText("Give the Dask scheduler's address, e.g. tcp://host:8786 (the address "
+                                     "`dask scheduler` or `ais-qt segment --cluster` prints).")
+            return
         self.queue.segment(tomograms, networks, self.output_folder(), graph, self.overwrite.isChecked(),
-                           self.dtype.currentData())
+                           self.dtype.currentData(), scheduler)
 
     def _running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
