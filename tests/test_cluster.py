@@ -220,3 +220,32 @@ def test_the_command_line_runs_on_a_local_cluster_and_counts_failures_in_its_exi
     wrong = subprocess.run([sys.executable, "-m", "ais_qt.cli", "pick", "x.mrc", "--out", str(tmp_path),
                             "--cluster", "local:0"], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert wrong.returncode == 2 and "worker count" in wrong.stderr
+
+
+def _slurm_node_idle() -> bool:
+    try:
+        states = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return any(state in states for state in ("idle", "mix"))
+
+
+@pytest.mark.skipif(not _slurm_node_idle(), reason="no SLURM node here (.ci/slurm-single-node.sh starts one as root)")
+def test_segment_and_pick_through_a_real_slurm(inputs, tmp_path):
+    folder, models, graph, tomograms = inputs
+    environment = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"))
+    config = tmp_path / "config" / "ais-qt" / "cluster.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[slurm]\ncores = 1\nmemory = "3GB"\nwalltime = "00:10:00"\njobs = 1\n')
+    result = subprocess.run([sys.executable, "-m", "ais_qt.cli", "segment", "--model", models[0], *tomograms[:3],
+                             "--out", str(tmp_path / "out"), "--cluster", "slurm", "--jobs", "2"],
+                            cwd=REPO, env=environment, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 of 3 tomograms segmented, 0 failed" in result.stdout
+    assert len(list((tmp_path / "out").glob("*__Membrane.mrc"))) == 3
+    picked = subprocess.run([sys.executable, "-m", "ais_qt.cli", "pick", str(tmp_path / "out" / "*.mrc"),
+                             "--min-volume", "20voxels", "--out", str(tmp_path / "picks"), "--cluster", "slurm"],
+                            cwd=REPO, env=environment, capture_output=True, text=True, timeout=600)
+    assert picked.returncode == 0 and "3 of 3 volumes picked" in picked.stdout, picked.stderr
+    queue = subprocess.run(["squeue", "-h", "-n", "ais-qt", "-t", "PD,R"], capture_output=True, text=True, timeout=10).stdout
+    assert not queue.strip()  # the run's jobs end with it

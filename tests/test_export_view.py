@@ -46,3 +46,37 @@ def test_queue_segments_logs_and_survives_a_bad_file(qtbot, window, tmp_path):
     values = np.asarray(seg.data)
     assert seg.dtype == np.float32 and 0 <= values.min() and values.max() <= 1
     tab.grab().save(str(tmp_path / "export_tab.png"))
+
+
+def test_queue_runs_on_a_dask_scheduler_chosen_in_the_tab(qtbot, window, tmp_path):
+    from distributed import LocalCluster
+
+    network = train(tiny_set(), TrainSettings(architecture="eman2", epochs=1, batch_size=8), ArchitectureLibrary())
+    window.controller.session.networks.add(network)
+    paths = [write_mrc(tmp_path / f"t{i}.mrc", np.random.default_rng(i).normal(size=(4, 48, 64)).astype(np.float32))
+             for i in range(3)]
+    bad = tmp_path / "broken.mrc"
+    bad.write_bytes(b"\0" * 200)
+    tab = window.workflow.export
+    tab.add_files([str(p) for p in paths] + [str(bad)])
+    tab.folder.setText(str(tmp_path / "out"))
+    assert not tab.scheduler.isEnabled()
+    tab.where.setFocus()
+    qtbot.keyClick(tab.where, Qt.Key_Down)  # "A Dask scheduler"
+    assert tab.scheduler.isEnabled()
+    qtbot.mouseClick(tab.start_button, Qt.LeftButton)  # no address yet: said, nothing started
+    assert not window.queue.running and "scheduler's address" in tab.log.toPlainText()
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+                      dashboard_address=None) as cluster:
+        qtbot.keyClicks(tab.scheduler, cluster.scheduler_address)
+        qtbot.mouseClick(tab.start_button, Qt.LeftButton)
+        assert tab.cancel_button.isEnabled()
+        qtbot.waitUntil(lambda: not window.queue.running, timeout=120000)
+    log = tab.log.toPlainText()
+    assert f"on the Dask scheduler {cluster.scheduler_address}" in log and "FAILED" in log and "broken.mrc" in log
+    assert "3 of 4 tomograms segmented, 1 failed" in log
+    for path in paths:
+        assert Tomogram.open(tmp_path / "out" / f"{path.stem}__Membrane.mrc").shape == (4, 48, 64)
+    assert network.path is None  # saved for the workers without becoming the session's network file
+    assert tab.overall.value() == 1000 and tab.start_button.isEnabled()
+    tab.grab().save(str(tmp_path / "export_tab_dask.png"))

@@ -47,7 +47,8 @@ def run_on_cluster(command: str, spec: ClusterSpec, slurm, function, paths: list
 
         outcomes = run_tasks(client, function, paths, kwargs, report)
         bar.close()
-    for outcome in outcomes:
+    order = {str(p): i for i, p in enumerate(paths)}
+    for outcome in sorted(outcomes, key=lambda o: order[o.path]):
         if outcome.error:
             print(f"{command}: {outcome.error}", file=sys.stderr)
         else:

@@ -140,8 +140,8 @@ class ExportTab(QWidget):
         graph = self.session.interactions if self.interactions.isChecked() else None
         scheduler = self.scheduler.text().strip() if self.where.currentData() else None
         if scheduler is not None and "://" not in scheduler:
-            self.log.appendPlainText("Give the Dask scheduler's address, e.g. tcp://host:8786 (the address "
-                                     "`dask scheduler` or `ais-qt segment --cluster` prints).")
+            self.log.appendPlainText("Give the Dask scheduler's address, e.g. tcp://host:8786 (what "
+                                     "`dask scheduler` prints when it starts).")
             return
         self.queue.segment(tomograms, networks, self.output_folder(), graph, self.overwrite.isChecked(),
                            self.dtype.currentData(), scheduler)
