@@ -87,7 +87,7 @@ def run_gui(files: list[Path], demo: bool = False, screenshot: Path | None = Non
     window = MainWindow(controller)
     if demo:  # files named on the command line stay in front of the sample, which arrives later
         controller.open_sample(make_current=not files)
-    controller.open_paths(files)
+    window.open_any(files)  # tomograms, a project, networks: what a file manager hands over
     window.show()
     if screenshot is None:
         return app.exec()

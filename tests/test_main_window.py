@@ -220,3 +220,21 @@ def test_real_hiv_tomogram_in_the_window(qtbot, window):
     key(qtbot, window, Qt.Key_PageUp)
     assert item.z == 60
     np.testing.assert_allclose(shown_slice(window), item.tomogram.slice(60))
+
+
+def test_files_a_file_manager_hands_over_open_as_what_they_are(qtbot, window, tmp_path, volume):
+    """`ais-qt FILE...` (a double-click on an associated file): tomograms open, networks join the
+    Models tab, and a network that cannot be read says so in one message."""
+    from pathlib import Path
+
+    tomogram = write_mrc(tmp_path / "t.mrc", volume)
+    network = Path(__file__).parent / "data" / "ais_tiny.scnm"
+    broken = tmp_path / "broken.aisnet"
+    broken.write_bytes(b"not a zip")
+    messages = []
+    window.workflow.models.networks.problem.connect(messages.append)
+    window.open_any([str(tomogram), str(network), str(broken)])
+    assert [i.tomogram.name for i in window.controller.session.items] == ["t.mrc"]
+    assert len(window.controller.session.networks) == 1
+    assert window.workflow.currentWidget() is window.workflow.models
+    assert len(messages) == 1 and "broken.aisnet" in messages[0]

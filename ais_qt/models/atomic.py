@@ -9,9 +9,13 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+
+from ais_qt.models.errors import AisError
+from ais_qt.models.paths import long_path, on_windows
 
 
 @contextlib.contextmanager
@@ -23,11 +27,32 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         _fsync(tmp)
-        os.replace(tmp, target)
+        replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+REPLACE_TRIES = 8
+
+
+def replace(tmp: Path, target: Path, windows: bool | None = None, wait: float = 0.1) -> None:
+    """os.replace, retried on Windows: there a file that a program holds open (a viewer, a virus
+    scanner reading the new file, a memory map in this app) cannot be replaced until it lets go,
+    usually within a second. If it never does, the old file stays as it was and the message says why."""
+    windows = on_windows() if windows is None else windows
+    for attempt in range(REPLACE_TRIES if windows else 1):
+        try:
+            os.replace(long_path(tmp), long_path(target))
+            return
+        except PermissionError:
+            if not windows:
+                raise
+            if attempt == REPLACE_TRIES - 1:
+                raise AisError(target, "is open in another program (or in this one's Render or Pick tab) and "
+                                       "cannot be replaced: close it there and try again; the file is unchanged") from None
+            time.sleep(wait * (attempt + 1))
 
 
 def _fsync(path: Path) -> None:

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from ais_qt.models.errors import AisError
+from ais_qt.models.paths import user_config_dir
 from ais_qt.models.segmentation import safe_name
 
-CONFIG = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "ais-qt" / "cluster.toml"
+CONFIG = user_config_dir() / "cluster.toml"
 WORKER_MEMORY = 3 * 2**30  # a worker's Python, TensorFlow, one network and its slabs, bytes (measured ~2.2 GiB)
 CLUSTER_HELP = ("run on Dask: local[:N] (N worker processes on this computer), slurm (jobs from "
                 f"{CONFIG}, flags override it) or tcp://HOST:PORT (a running scheduler)")

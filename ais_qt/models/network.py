@@ -27,6 +27,13 @@ from ais_qt.models.calibration import predict_tiles
 from ais_qt.models.errors import AisError
 
 SUFFIX = ".aisnet"
+
+
+def is_network_path(path) -> bool:
+    """An Ais-Qt network or one of the original Ais's (.scnm)."""
+    return str(path).lower().endswith(SUFFIX) or has_ais_suffix(path)
+
+
 FORMAT_NAME = "ais-qt-network"
 FORMAT_VERSION = 1
 

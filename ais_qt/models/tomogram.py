@@ -18,6 +18,7 @@ import numpy as np
 from psygnal import Signal
 
 from ais_qt.models.errors import TomogramError
+from ais_qt.models.paths import long_path
 from ais_qt.models.volume_writer import Grid, is_unsigned_bytes
 
 #: Suffixes offered in file dialogs and accepted by drag and drop.
@@ -74,7 +75,7 @@ class Tomogram:
         try:
             with warnings.catch_warnings():  # mrcfile's own warnings (NaNs, padding) are not the user's problem
                 warnings.simplefilter("ignore", RuntimeWarning)
-                mrc = (mrcfile.open if compressed else mrcfile.mmap)(path, mode="r", permissive=False)
+                mrc = (mrcfile.open if compressed else mrcfile.mmap)(long_path(path), mode="r", permissive=False)
         except (ValueError, EOFError, OSError) as e:
             raise TomogramError(path, _explain_mrc_error(path, e, compressed)) from e
         problem = _unusable_data(mrc)

@@ -24,6 +24,7 @@ import numpy as np
 
 from ais_qt.models.atomic import atomic_path
 from ais_qt.models.errors import AisError
+from ais_qt.models.paths import long_path
 
 IMOD_STAMP = 1146047817
 IMOD_SIGNED_BYTES = 1  # imodFlags bit 0
@@ -97,7 +98,7 @@ def new_volume(path: str | os.PathLike, shape: tuple[int, int, int], grid: Grid 
     mode, numpy_type = DTYPES[check_dtype(dtype)]
     grid = grid or Grid()
     with atomic_path(path) as tmp:
-        with mrcfile.new_mmap(tmp, shape=tuple(int(n) for n in shape), mrc_mode=mode, overwrite=True) as mrc:
+        with mrcfile.new_mmap(long_path(tmp), shape=tuple(int(n) for n in shape), mrc_mode=mode, overwrite=True) as mrc:
             if mode == 0:
                 _mark_unsigned(mrc.header)
             mrc.voxel_size = grid.voxel_size or 0

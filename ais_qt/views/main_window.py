@@ -18,6 +18,7 @@ from ais_qt.controllers.training_controller import TrainingController
 from ais_qt.models.ais_training_sets import load_scnt
 from ais_qt.models.editing import Editor
 from ais_qt.models.errors import AisError
+from ais_qt.models.network import is_network_path
 from ais_qt.models.project import SUFFIX
 from ais_qt.models.tomogram import VOLUME_SUFFIXES
 from ais_qt.models.training_set import TrainingSet
@@ -208,7 +209,11 @@ class MainWindow(QMainWindow):
             self.open_any(paths)
 
     def open_any(self, paths) -> None:
-        """Tomograms are added to the session; a project replaces it (unsaved work is saved first)."""
+        """Tomograms are added to the session; a project replaces it (unsaved work is saved first);
+        networks (.aisnet, the original Ais's .scnm) join the Models tab. Double-clicked files in a
+        file manager arrive here too."""
+        networks = [p for p in paths if is_network_path(p)]
+        paths = [p for p in paths if not is_network_path(p)]
         projects = [p for p in paths if is_project_path(p)]
         if projects:
             saved = self.project.save_on_close()
@@ -218,6 +223,9 @@ class MainWindow(QMainWindow):
         volumes = [p for p in paths if not is_project_path(p)]
         if volumes:
             self.controller.open_paths(volumes)
+        if networks:
+            self.workflow.models.networks.load([str(p) for p in networks])
+            self.workflow.setCurrentWidget(self.workflow.models)
 
     def new_project(self) -> None:
         self.project.save_on_close()
