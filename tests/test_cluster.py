@@ -86,7 +86,7 @@ def test_cluster_addresses_layouts_and_slurm_configuration(tmp_path):
     for line in ("#SBATCH -p gpu", "#SBATCH -A lab", "#SBATCH --cpus-per-task=16", "#SBATCH -t 00:30:00",
                  "#SBATCH --gres=gpu:1", "#SBATCH --qos=short", "module load cuda", "export TF_NUM_INTRAOP_THREADS=16"):
         assert line in script, (line, script)
-    assert "#SBATCH -J ais-qt" in script and "--nthreads 16" in script
+    assert "#SBATCH -J ais-qt" in script and "--nthreads 16" in script and "slurm-logs" in script
     config.write_text('[slurm]\nqueu = "gpu"\n')
     with pytest.raises(AisError, match="unknown keys queu"):
         SlurmSettings.load(config)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from ais_qt.models.errors import AisError
-from ais_qt.models.paths import user_config_dir
+from ais_qt.models.paths import user_cache_dir, user_config_dir
 from ais_qt.models.segmentation import safe_name
 
 CONFIG = user_config_dir() / "cluster.toml"
@@ -101,9 +101,12 @@ def slurm_cluster(settings: SlurmSettings):
 
     extra = list(settings.extra) + ([f"--gres=gpu:{settings.gpus}"] if settings.gpus else [])
     env = [f"export {k}={v}" for k, v in thread_env(settings.cores).items()]
+    # Job logs go to the cache folder, not into whatever folder the command was started from.
+    logs = user_cache_dir() / "slurm-logs"
     return SLURMCluster(queue=settings.queue, account=settings.account, cores=settings.cores, processes=1,
                         memory=settings.memory, walltime=settings.walltime, job_extra_directives=extra,
-                        job_script_prologue=env + list(settings.prologue), job_name="ais-qt")
+                        job_script_prologue=env + list(settings.prologue), job_name="ais-qt",
+                        log_directory=str(logs))
 
 
 @contextlib.contextmanager
