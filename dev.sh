@@ -68,6 +68,9 @@ bundle() {
     (cd /tmp && "$python" "$root/packaging/icons.py" "$root/build/icons" >/dev/null)
     "$root/$BUNDLE_VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN --distpath build/pyinstaller/dist \
         --workpath build/pyinstaller/work packaging/ais-qt.spec
+    # TensorFlow's libraries lose a fifth when stripped (the spec strips nothing: numpy's patched
+    # OpenBLAS breaks if stripped); the smoke tests below run the stripped ones.
+    find build/pyinstaller/dist/ais-qt/_internal/tensorflow -name '*.so*' -type f -exec strip --strip-unneeded {} +
     "$python" packaging/linux/packages.py build/pyinstaller/dist/ais-qt build/icons dist "$version"
     echo "Bundle: $(du -sh build/pyinstaller/dist/ais-qt | cut -f1)"
     # Smoke tests of the installed results, with the system's Python running the checks and the

@@ -32,12 +32,15 @@ def gui_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true", help="open the built-in synthetic sample tomogram")
     parser.add_argument("--screenshot", type=Path, metavar="OUT.png",
                         help="open the window, render it once, save a PNG of it and exit")
+    parser.add_argument("--tab", choices=TABS, type=str.lower,
+                        help="open on this workflow tab (render: the 3D view, drawn in its own process)")
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up messages too")
     parser.add_argument("--version", action="version", version=f"ais-qt {__version__}")
     return parser
 
 
 COMMANDS = ("train", "segment", "pick", "mesh", "convert")
+TABS = ("annotate", "models", "export", "pick", "render")
 
 
 def command_parser() -> argparse.ArgumentParser:
@@ -68,10 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     args = gui_parser().parse_args(argv)
     if args.verbose:
         os.environ["AIS_QT_VERBOSE"] = "1"
-    return run_gui(args.files, demo=args.demo, screenshot=args.screenshot)
+    return run_gui(args.files, demo=args.demo, screenshot=args.screenshot, tab=args.tab)
 
 
-def run_gui(files: list[Path], demo: bool = False, screenshot: Path | None = None) -> int:
+def run_gui(files: list[Path], demo: bool = False, screenshot: Path | None = None, tab: str | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from ais_qt.controllers.session_controller import SessionController
@@ -88,6 +91,8 @@ def run_gui(files: list[Path], demo: bool = False, screenshot: Path | None = Non
     if demo:  # files named on the command line stay in front of the sample, which arrives later
         controller.open_sample(make_current=not files)
     window.open_any(files)  # tomograms, a project, networks: what a file manager hands over
+    if tab:
+        window.workflow.setCurrentIndex(TABS.index(tab))
     window.show()
     if screenshot is None:
         return app.exec()
@@ -101,6 +106,10 @@ def save_screenshot(app, window, controller, path: Path) -> int:
         app.processEvents()
     window.resize(max(window.width(), 1400), max(window.height(), 900))
     app.processEvents()
+    # The 3D view draws in its renderer process (a spawned child): wait for its frame.
+    if window.render_tab.view.isVisible() and window.render_tab.view.render() is None:
+        print("the 3D view's renderer process did not answer", file=sys.stderr)
+        return 1
     path.parent.mkdir(parents=True, exist_ok=True)
     if not window.grab().save(str(path)):
         print(f"{path}: could not write the PNG", file=sys.stderr)

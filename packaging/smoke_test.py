@@ -5,9 +5,10 @@ environment (no virtual environment, no source tree, a fresh home), the standard
     python3 packaging/smoke_test.py ~/.local/bin          # the .tar.gz after install.sh
     python packaging/smoke_test.py "%LOCALAPPDATA%\\Programs\\Ais-Qt"   # Windows
 
-Checks: --version of both executables; --demo --screenshot gives a PNG that is not blank;
-`ais-qt-cli train` one epoch on the built-in sample, then `segment`, `pick` and `mesh`, each exiting 0
-with its output file; a corrupt .mrc gives its one-line message (no traceback). Prints each step's
+Checks: --version of both executables; --demo --screenshot gives a PNG that is not blank; the 3D
+view's renderer process draws (--tab render); `ais-qt-cli train` one epoch on the built-in sample,
+then `segment` (also on a Dask LocalCluster, whose workers are child processes of the frozen app),
+`pick` and `mesh`, each exiting 0 with its output file; a corrupt .mrc gives its one-line message (no traceback). Prints each step's
 time; exits non-zero at the first failure.
 """
 
@@ -85,6 +86,8 @@ def main(folder: str) -> int:
         if png_is_blank(shot):
             print(f"FAIL the screenshot {shot} is blank")
             return 1
+        run("the 3D view's renderer process (a spawned child)", [gui, "--demo", "--tab", "render", "--screenshot",
+                                                                 scratch / "render.png"], scratch / "render.png")
         sample = home / "cache" / "ais_qt_sample_v1.mrc"
         labels = home / "cache" / "ais_qt_sample_v1_labels.mrc"
         network = scratch / "membrane.aisnet"
@@ -95,6 +98,9 @@ def main(folder: str) -> int:
         segmented = out / "ais_qt_sample_v1__Membrane.mrc"
         run("ais-qt-cli segment", [cli, "segment", "--model", network, sample, "--out", out, "--roi", "30:42,,"],
             segmented)
+        run("ais-qt-cli segment --cluster local:1 (Dask worker processes)",
+            [cli, "segment", "--model", network, sample, "--out", scratch / "cluster", "--roi", "30:34,,",
+             "--cluster", "local:1"], scratch / "cluster" / "ais_qt_sample_v1__Membrane.mrc")
         run("ais-qt-cli pick", [cli, "pick", segmented, "--threshold", "1", "--min-volume", "10vx", "--out",
                                 scratch / "picks"], scratch / "picks" / "ais_qt_sample_v1__Membrane_coords.star")
         run("ais-qt-cli mesh", [cli, "mesh", segmented, "--level", "1", "--out", scratch / "membrane.obj"],

@@ -52,6 +52,16 @@ def test_screenshot_of_a_file_and_of_the_demo(tmp_path, volume):
     assert len(colours) > 30
 
 
+def test_opening_on_the_render_tab_draws_the_3d_view_in_its_process(tmp_path, volume):
+    tomo = write_mrc(tmp_path / "shot.mrc", volume)
+    out = tmp_path / "render.png"
+    result = run_cli(tomo, "--tab", "Render", "--screenshot", out, env_extra={"QT_QPA_PLATFORM": "offscreen"})
+    assert result.returncode == 0, result.stderr
+    image = QImage(str(out))
+    centre = {image.pixelColor(x, y).rgb() for x in range(600, 900, 10) for y in range(300, 600, 10)}
+    assert len(centre) > 20  # the slice drawn in 3D, not the empty view's flat colour
+
+
 def test_screenshot_with_a_bad_file_reports_it_and_still_exits_cleanly(tmp_path):
     bad = tmp_path / "bad.mrc"
     bad.write_text("nope")
