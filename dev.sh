@@ -51,8 +51,9 @@ bundle_env() {
         # TensorFlow's CPU build: a third smaller, and enough for the installers' users (a GPU needs
         # the CUDA build, installed from source).
         tf=$("$BUNDLE_VENV/bin/python" -c 'from importlib.metadata import version; print(version("tensorflow"))')
+        # (Both distributions own the same files: reinstall the CPU one after removing the other.)
         "$BUNDLE_VENV/bin/python" -m pip uninstall --quiet -y tensorflow
-        "$BUNDLE_VENV/bin/python" -m pip install --quiet "tensorflow-cpu==$tf"
+        "$BUNDLE_VENV/bin/python" -m pip install --quiet --force-reinstall --no-deps "tensorflow-cpu==$tf"
         rm -f "$BUNDLE_VENV"/.installed-*
         touch "$stamp"
     fi
