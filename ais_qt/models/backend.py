@@ -69,3 +69,21 @@ def _quietly(function):
                     if line.strip() and not NOISE.search(line)]
             if kept:
                 print("\n".join(kept), file=sys.stderr, flush=True)
+
+
+def has_gpu() -> bool:
+    """Whether the Keras backend computes on a GPU."""
+    backend = keras().backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_physical_devices("GPU"))
+    if backend == "jax":
+        import jax
+
+        return jax.default_backend() == "gpu"
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.is_available()
+    return False

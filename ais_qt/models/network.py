@@ -80,6 +80,7 @@ class Network:
         self.info = info
         self.model = model
         self.path: Path | None = None
+        self._engine = None
 
     @property
     def trained(self) -> bool:
@@ -98,7 +99,16 @@ class Network:
         """Probabilities for (N, H, W, 1) normalised tiles."""
         if self.model is None:
             raise AisError(None, f"the {self.info.feature} network is not trained yet")
-        return predict_tiles(self.model, tiles, batch_size)
+        return predict_tiles(self.engine(), tiles, batch_size)
+
+    def engine(self):
+        """The model compiled for fast inference (models/engine.py), made on first use and again
+        when the weights are replaced (training, adopt)."""
+        from ais_qt.models.engine import Engine
+
+        if self._engine is None or self._engine.model is not self.model:
+            self._engine = Engine(self.model)
+        return self._engine
 
     # ------------------------------------------------------------------ files
     def adopt(self, other: Network) -> None:

@@ -1,0 +1,109 @@
+"""The CPU inference engine (models/engine.py) against its reference, the Keras model."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from ais_qt.models import engine as engine_module
+from ais_qt.models.architectures import ArchitectureLibrary
+from ais_qt.models.engine import Engine, weights_digest
+from ais_qt.models.network import Network, new_info
+
+pytest.importorskip("openvino")
+
+
+def _network(params=None, tile=64) -> Network:
+    library = ArchitectureLibrary()
+    arch = library.get("unet")
+    network = Network(new_info("Membrane", "#e69f00", arch, params or {}, tile), arch.create(tile, params or {}))
+    network.info.history = {"loss": [1.0]}
+    return network
+
+
+def test_the_engine_gives_the_keras_answer_on_any_tile_size_and_batch(tmp_path, monkeypatch):
+    monkeypatch.setenv("AIS_QT_CACHE_DIR", str(tmp_path))
+    network = _network()
+    rng = np.random.default_rng(0)
+    fast = Engine(network.model, "openvino")
+    assert fast.name == "openvino" and fast.fallback is None
+    for shape in ((1, 64, 64, 1), (3, 160, 96, 1), (2, 640, 640, 1)):
+        x = rng.normal(size=shape).astype(np.float32)
+        reference = np.asarray(network.model.predict_on_batch(x))
+        assert np.abs(fast.predict_on_batch(x) - reference).max() < 1 / 255  # within one output level
+    # Network.predict goes through it; the converted model is cached under the weights' digest.
+    assert network.engine().name == "openvino"
+    assert (tmp_path / "engines" / f"{weights_digest(network.model)}.xml").exists()
+
+
+def test_the_converted_model_is_reused_and_rebuilt_when_the_weights_change(tmp_path, monkeypatch):
+    monkeypatch.setenv("AIS_QT_CACHE_DIR", str(tmp_path))
+    network = _network()
+    Engine(network.model, "openvino")
+    converts = []
+    import openvino
+
+    real = openvino.convert_model
+    monkeypatch.setattr(openvino, "convert_model", lambda *a, **k: converts.append(1) or real(*a, **k))
+    Engine(network.model, "openvino")  # the same weights: read from the cache
+    assert converts == []
+    bias = network.model.layers[-1].bias
+    bias.assign(np.asarray(bias) + 0.5)  # as calibration or retraining would change it: a new digest
+    x = np.random.default_rng(1).normal(size=(1, 64, 64, 1)).astype(np.float32)
+    fresh = Engine(network.model, "openvino")
+    assert converts == [1]
+    assert np.abs(fresh.predict_on_batch(x) - np.asarray(network.model.predict_on_batch(x))).max() < 1 / 255
+    assert len(list((tmp_path / "engines").glob("*.xml"))) == 2
+
+
+def test_threads_predict_at_once_and_keras_is_the_fallback(tmp_path, monkeypatch):
+    monkeypatch.setenv("AIS_QT_CACHE_DIR", str(tmp_path))
+    network = _network()
+    fast = Engine(network.model, "openvino")
+    inputs = [np.random.default_rng(i).normal(size=(1, 96, 96, 1)).astype(np.float32) for i in range(4)]
+    expected = [fast.predict_on_batch(x) for x in inputs]
+    results = [None] * 4
+
+    def work(i):
+        for _ in range(5):
+            results[i] = fast.predict_on_batch(inputs[i])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got, want in zip(results, expected):
+        np.testing.assert_array_equal(got, want)
+
+    monkeypatch.setenv("AIS_QT_ENGINE", "keras")
+    assert Engine(network.model).name == "keras"
+
+    def broken(model):
+        raise RuntimeError("Cannot convert the custom layer")
+
+    monkeypatch.setattr(engine_module, "_compile", broken)
+    slow = Engine(network.model, "openvino")
+    assert slow.name == "keras" and "could not convert" in slow.fallback
+    np.testing.assert_allclose(slow.predict_on_batch(inputs[0]), network.model.predict_on_batch(inputs[0]))
+
+
+def test_a_trained_network_segments_a_volume_the_same_with_either_engine(tmp_path, monkeypatch):
+    """Whole-volume outputs (0..255) of the default UNet, trained, within one level of Keras'."""
+    from ais_qt.models.segmentation import segment_volume
+    from ais_qt.models.tomogram import Tomogram
+    from ais_qt.models.training import TrainSettings, train
+    from tests.conftest import write_mrc
+    from tests.test_networks import tiny_set
+
+    monkeypatch.setenv("AIS_QT_CACHE_DIR", str(tmp_path / "cache"))
+    network = train(tiny_set(), TrainSettings(epochs=2, batch_size=8), ArchitectureLibrary())
+    volume = write_mrc(tmp_path / "v.mrc", np.random.default_rng(3).normal(size=(3, 200, 150)).astype(np.float32))
+    outputs = {}
+    for name in ("keras", "openvino"):
+        network._engine = Engine(network.model, name)
+        path, = segment_volume(volume, [network], tmp_path / name, dtype="float32")
+        outputs[name] = np.asarray(Tomogram.open(path).data)
+    assert np.abs(outputs["openvino"] - outputs["keras"]).max() < 1 / 255
