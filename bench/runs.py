@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 
-def run_json(command: list[str]) -> dict:
+def run_json(command: list[str], env: dict | None = None) -> dict:
     """Run one timed process (ours or Ais's) and return the JSON line it printed last."""
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     if result.returncode != 0 or not lines:
         sys.exit(f"{command[0]} failed:\n{result.stderr[-3000:]}")

@@ -107,3 +107,23 @@ def test_a_trained_network_segments_a_volume_the_same_with_either_engine(tmp_pat
         path, = segment_volume(volume, [network], tmp_path / name, dtype="float32")
         outputs[name] = np.asarray(Tomogram.open(path).data)
     assert np.abs(outputs["openvino"] - outputs["keras"]).max() < 1 / 255
+
+
+def test_the_live_overlay_never_waits_for_the_engine(tmp_path, monkeypatch):
+    """Live prediction asks without waiting: Keras answers until the engine, made in the background,
+    is ready; a batch job waits for it. New weights start over."""
+    import time
+
+    from ais_qt.models.engine import KerasOnly
+
+    monkeypatch.setenv("AIS_QT_CACHE_DIR", str(tmp_path))
+    network = _network()
+    first = network.engine(wait=False)
+    assert isinstance(first, KerasOnly) and first.model is network.model
+    deadline = time.monotonic() + 60
+    while isinstance(network.engine(wait=False), KerasOnly) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert network.engine(wait=False).name == "openvino"
+    network.model = _network().model  # retrained
+    assert isinstance(network.engine(wait=False), KerasOnly)
+    assert network.engine().name == "openvino"  # a batch job waits for it

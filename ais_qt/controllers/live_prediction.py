@@ -86,7 +86,7 @@ class LivePrediction(QObject):
         def work(progress):
             out = {}
             for network in missing:
-                predictor = SlicePredictor(network, library=library)
+                predictor = SlicePredictor(network, library=library, live=True)
                 scale = predictor.scale_for(tomogram.voxel_size)
                 out[network] = predictor.predict(image, scale, slice_statistics(network, tomogram))
             return out

@@ -53,8 +53,10 @@ class SlicePredictor:
     """Predicts whole slices with one network; reusable for many slices of a volume."""
 
     def __init__(self, network, tile: int = DEFAULT_TILE, margin: int = DEFAULT_MARGIN, ramp: int = DEFAULT_RAMP,
-                 batch_size: int = 8, library=None):
+                 batch_size: int = 8, library=None, live: bool = False):
         self.network = network
+        # Live: never wait for the fast engine to be made (the first slices use Keras meanwhile).
+        self.live = live
         info = network.info
         multiple = 1
         if library is not None and info.architecture in library.architectures:
@@ -106,7 +108,7 @@ class SlicePredictor:
     def _whole_as_ais(self, image: np.ndarray) -> np.ndarray:
         (ya, yb), (xa, xb) = (_ais_padding(n)[0] for n in image.shape)
         padded = np.pad(image, ((ya, yb), (xa, xb)), mode="reflect")
-        out = self.network.predict(padded[None, ..., None], batch_size=1)[0, ..., 0]
+        out = self.network.predict(padded[None, ..., None], batch_size=1, wait=not self.live)[0, ..., 0]
         return out[ya:ya + image.shape[0], xa:xa + image.shape[1]]
 
     def _layout(self, length: int) -> tuple[int, int, int]:
@@ -142,7 +144,7 @@ class SlicePredictor:
             chunk = corners[k:k + self.batch_size]
             tiles = np.stack([padded[y_starts[i]:y_starts[i] + ty, x_starts[j]:x_starts[j] + tx]
                               for i, j in chunk])[..., None]
-            out = self.network.predict(tiles, batch_size=self.batch_size)[..., 0]
+            out = self.network.predict(tiles, batch_size=self.batch_size, wait=not self.live)[..., 0]
             for (i, j), p in zip(chunk, out):
                 weight = np.outer(wy[i], wx[j])
                 y, x = y_starts[i], x_starts[j]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 import zipfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -81,6 +82,7 @@ class Network:
         self.model = model
         self.path: Path | None = None
         self._engine = None
+        self._engine_lock = threading.Lock()
 
     @property
     def trained(self) -> bool:
@@ -95,20 +97,37 @@ class Network:
             setattr(self.info, name, value)
         self.changed.emit()
 
-    def predict(self, tiles: np.ndarray, batch_size: int = 8) -> np.ndarray:
-        """Probabilities for (N, H, W, 1) normalised tiles."""
+    def predict(self, tiles: np.ndarray, batch_size: int = 8, wait: bool = True) -> np.ndarray:
+        """Probabilities for (N, H, W, 1) normalised tiles. ``wait=False`` (the live overlay): if the
+        fast engine is still being made, the Keras model answers meanwhile."""
         if self.model is None:
             raise AisError(None, f"the {self.info.feature} network is not trained yet")
-        return predict_tiles(self.engine(), tiles, batch_size)
+        return predict_tiles(self.engine(wait), tiles, batch_size)
 
-    def engine(self):
+    def engine(self, wait: bool = True):
         """The model compiled for fast inference (models/engine.py), made on first use and again
-        when the weights are replaced (training, adopt)."""
-        from ais_qt.models.engine import Engine
+        when the weights are replaced (training, adopt); without ``wait``, made in the background."""
+        from ais_qt.models.engine import Engine, KerasOnly
 
-        if self._engine is None or self._engine.model is not self.model:
-            self._engine = Engine(self.model)
-        return self._engine
+        with self._engine_lock:
+            current = self._engine
+            if current is None or current.model is not self.model:
+                model = self.model
+                if wait:
+                    self._engine = current = Engine(model)
+                else:
+                    self._engine = current = KerasOnly(model)  # until the engine below is ready
+
+                    def make():
+                        made = Engine(model)
+                        with self._engine_lock:
+                            if self.model is model:
+                                self._engine = made
+
+                    threading.Thread(target=make, name="ais-qt-engine", daemon=True).start()
+            elif wait and isinstance(current, KerasOnly):
+                self._engine = current = Engine(self.model)
+        return current
 
     # ------------------------------------------------------------------ files
     def adopt(self, other: Network) -> None:
