@@ -249,3 +249,23 @@ def test_segment_and_pick_through_a_real_slurm(inputs, tmp_path):
     assert picked.returncode == 0 and "3 of 3 volumes picked" in picked.stdout, picked.stderr
     queue = subprocess.run(["squeue", "-h", "-n", "ais-qt", "-t", "PD,R"], capture_output=True, text=True, timeout=10).stdout
     assert not queue.strip()  # the run's jobs end with it
+
+
+def test_one_worker_per_gpu_each_seeing_only_its_own(inputs, tmp_path):
+    """`ais-qt segment --gpu 3,5`: two workers, CUDA_VISIBLE_DEVICES 3 and 5 (no GPU here, so they
+    compute on the CPU: what is tested is the layout and the outputs)."""
+    from ais_qt.models.cluster import connect
+
+    folder, models, graph, tomograms = inputs
+    for bad in ("", "0,0", "a", "1;2"):
+        with pytest.raises(AisError, match="--gpu"):
+            ClusterSpec.for_gpus(bad)
+    with connect(ClusterSpec.for_gpus("3,5")) as client:
+        seen = client.run(lambda: (os.environ.get("CUDA_VISIBLE_DEVICES"), os.environ.get("AIS_QT_ENGINE")))
+        outcomes = run_tasks(client, segment_task, tomograms[:2], dict(models=models, folder=str(tmp_path / "out")))
+    assert sorted(seen.values()) == [("3", "keras"), ("5", "keras")]
+    assert all(o.error is None for o in outcomes) and len(list((tmp_path / "out").glob("*.mrc"))) == 4
+    both = subprocess.run([sys.executable, "-m", "ais_qt.cli", "segment", "--model", models[0], tomograms[0], "--out",
+                           str(tmp_path), "--gpu", "0", "--cluster", "local"], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    assert both.returncode == 2 and "choose one" in both.stderr

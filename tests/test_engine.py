@@ -84,6 +84,11 @@ def test_threads_predict_at_once_and_keras_is_the_fallback(tmp_path, monkeypatch
     def broken(model):
         raise RuntimeError("Cannot convert the custom layer")
 
+    monkeypatch.setattr(engine_module, "_worst_difference", lambda model, compiled: 3 / 255)
+    monkeypatch.setenv("AIS_QT_CACHE_DIR", str(tmp_path / "other"))
+    checked = Engine(network.model, "openvino")  # a network OpenVINO answers differently: not used
+    assert checked.name == "keras" and "differ from Keras' by 3.0 of 255 levels" in checked.fallback
+
     monkeypatch.setattr(engine_module, "_compile", broken)
     slow = Engine(network.model, "openvino")
     assert slow.name == "keras" and "could not convert" in slow.fallback

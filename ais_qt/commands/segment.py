@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from ais_qt.commands.cluster_args import add_cluster_arguments, cluster_settings, run_on_cluster
+from ais_qt.models.cluster import ClusterSpec
 from ais_qt.models.errors import AisError
 from ais_qt.models.inference import DEFAULT_TILE
 from ais_qt.models.progress import Progress
@@ -36,6 +37,7 @@ def add_parser(subparsers) -> None:
     add_voxel_size(p)
     p.add_argument("--plugins", type=Path, help="folder of architecture plugins")
     add_cluster_arguments(p)
+    p.add_argument("--gpu", metavar="IDS", help="segment on these GPUs, one worker each, e.g. 0,1 (instead of --cluster)")
 
 
 def add_voxel_size(parser) -> None:
@@ -99,7 +101,10 @@ def run(args) -> int:
         graph = InteractionGraph.load(args.interactions) if args.interactions else None
         if args.roi:
             parse_roi(args.roi, (10**9,) * 3)  # syntax check before any work
-        cluster = cluster_settings(args) if args.cluster else None
+        if args.gpu and args.cluster:
+            raise AisError(None, "--gpu and --cluster: choose one (on a cluster, ask for GPUs with --gpus)")
+        cluster = cluster_settings(args) if args.cluster else (ClusterSpec.for_gpus(args.gpu), None) if args.gpu \
+            else None
     except AisError as e:
         print(f"ais-qt segment: {e}", file=sys.stderr)
         return 2

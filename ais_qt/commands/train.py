@@ -111,7 +111,9 @@ class _Printer:
             print(f"\r{fraction * 100:5.1f}%  {message}\033[K", end="", flush=True)
 
     def event(self, payload: dict) -> None:
-        if "training_set" in payload:
+        if "device" in payload:
+            print(f"training on {payload['device']}", flush=True)
+        elif "training_set" in payload:
             print(f"{payload['training_set']} (slices {', '.join(map(str, payload['slices']))})")
         elif "epoch_end" in payload:
             val = f", validation loss {payload['val_loss']:.4f}" if payload.get("val_loss") is not None else ""

@@ -87,3 +87,18 @@ def has_gpu() -> bool:
 
         return torch.cuda.is_available()
     return False
+
+
+def device_description() -> str:
+    """Where Keras computes, in the user's words: "GPU 0 (NVIDIA H100 80GB HBM3)" or "the CPU (16 cores)"."""
+    backend = keras().backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if gpus:
+            name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "a GPU")
+            return f"GPU 0 ({name})" + (f", one of {len(gpus)}" if len(gpus) > 1 else "")
+    elif has_gpu():
+        return f"the GPU ({backend})"
+    return f"the CPU ({os.cpu_count()} cores)"

@@ -61,9 +61,17 @@ class SlurmSettings:
 
 @dataclass(frozen=True)
 class ClusterSpec:
-    kind: str  # "local", "slurm" or "address"
+    kind: str  # "local", "slurm", "address" or "gpus"
     workers: int | None = None  # local: worker processes (None: as many as memory and cores allow)
     address: str | None = None
+    gpus: tuple[str, ...] = ()  # "gpus": one worker per GPU, by CUDA device number
+
+    @classmethod
+    def for_gpus(cls, text: str) -> ClusterSpec:
+        ids = tuple(part.strip() for part in text.split(",") if part.strip())
+        if not ids or not all(i.isdigit() for i in ids) or len(set(ids)) != len(ids):
+            raise AisError(None, f"--gpu {text}: give the GPU numbers, e.g. 0 or 0,1 (nvidia-smi lists them)")
+        return cls("gpus", gpus=ids)
 
     @classmethod
     def parse(cls, text: str) -> ClusterSpec:
@@ -96,6 +104,19 @@ def thread_env(threads: int) -> dict[str, str]:
                                             "OPENBLAS_NUM_THREADS")} | {"TF_NUM_INTEROP_THREADS": "1"}
 
 
+def gpu_cluster(gpus: tuple[str, ...]):
+    """One worker process per GPU, each seeing only its own (CUDA_VISIBLE_DEVICES), as the original
+    Ais runs one process per GPU; Keras predicts there (the CPU engine is for CPUs)."""
+    from distributed import Nanny, Scheduler, SpecCluster
+
+    threads = max(1, (os.cpu_count() or 1) // len(gpus))
+    workers = {f"gpu{gpu}": {"cls": Nanny, "options": {
+        "nthreads": 1, "env": thread_env(threads) | {"CUDA_VISIBLE_DEVICES": gpu, "AIS_QT_ENGINE": "keras"}}}
+        for gpu in gpus}
+    scheduler = {"cls": Scheduler, "options": {"dashboard_address": ":0" if _has_dashboard() else None}}
+    return SpecCluster(workers=workers, scheduler=scheduler, name="ais-qt-gpus")
+
+
 def slurm_cluster(settings: SlurmSettings):
     from dask_jobqueue import SLURMCluster
 
@@ -120,6 +141,9 @@ def connect(spec: ClusterSpec, slurm: SlurmSettings | None = None) -> Iterator:
             n, threads = local_layout(spec.workers)
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, env=thread_env(threads),
                                    dashboard_address=":0" if _has_dashboard() else None)
+            client = Client(cluster)
+        elif spec.kind == "gpus":
+            cluster = gpu_cluster(spec.gpus)
             client = Client(cluster)
         elif spec.kind == "slurm":
             settings = slurm or SlurmSettings.load()

@@ -8,6 +8,7 @@ so a model file can never run code.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import tempfile
@@ -82,6 +83,7 @@ class Network:
         self.model = model
         self.path: Path | None = None
         self._engine = None
+        self._building = None  # (model, Future of its Engine) while one is being made
         self._engine_lock = threading.Lock()
 
     @property
@@ -105,29 +107,27 @@ class Network:
         return predict_tiles(self.engine(wait), tiles, batch_size)
 
     def engine(self, wait: bool = True):
-        """The model compiled for fast inference (models/engine.py), made on first use and again
-        when the weights are replaced (training, adopt); without ``wait``, made in the background."""
-        from ais_qt.models.engine import Engine, KerasOnly
+        """The model compiled for fast inference (models/engine.py), made once per set of weights
+        (again after training or adopt), in a background thread; without ``wait`` (the live
+        overlay), the Keras model answers until it is ready. Callers that ask at once share one."""
+        from ais_qt.models.engine import KerasOnly
 
         with self._engine_lock:
-            current = self._engine
-            if current is None or current.model is not self.model:
-                model = self.model
-                if wait:
-                    self._engine = current = Engine(model)
-                else:
-                    self._engine = current = KerasOnly(model)  # until the engine below is ready
-
-                    def make():
-                        made = Engine(model)
-                        with self._engine_lock:
-                            if self.model is model:
-                                self._engine = made
-
-                    threading.Thread(target=make, name="ais-qt-engine", daemon=True).start()
-            elif wait and isinstance(current, KerasOnly):
-                self._engine = current = Engine(self.model)
-        return current
+            model = self.model
+            if self._engine is not None and self._engine.model is model:
+                return self._engine
+            if self._building is None or self._building[0] is not model:
+                future = concurrent.futures.Future()
+                self._building = (model, future)
+                threading.Thread(target=_make_engine, args=(model, future), name="ais-qt-engine", daemon=True).start()
+            future = self._building[1]
+        if not wait and not future.done():
+            return KerasOnly(model)
+        made = future.result()
+        with self._engine_lock:
+            if self.model is model:
+                self._engine = made
+        return made
 
     # ------------------------------------------------------------------ files
     def adopt(self, other: Network) -> None:
@@ -196,6 +196,15 @@ def _load_keras(data: bytes, path: Path):
             return k.saving.load_model(model_file, compile=False, safe_mode=True)
         except Exception as e:  # Keras raises many types for damaged or unsafe files
             raise AisError(path, f"holds a model Keras cannot load safely ({type(e).__name__}: {e})") from None
+
+
+def _make_engine(model, future) -> None:
+    from ais_qt.models.engine import Engine
+
+    try:
+        future.set_result(Engine(model))
+    except BaseException as e:  # Engine itself falls back to Keras; this is for the unforeseen
+        future.set_exception(e)
 
 
 def new_info(feature: str, colour: str, architecture, params: dict, tile_size: int, **extra) -> NetworkInfo:

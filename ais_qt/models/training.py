@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ais_qt.models.backend import keras
+from ais_qt.models.backend import device_description, keras
 from ais_qt.models.calibration import calibrate, predict_tiles
 from ais_qt.models.errors import AisError
 from ais_qt.models.network import Network, history_to_json, new_info
@@ -203,7 +203,9 @@ def train(training_set: TrainingSet, settings: TrainSettings, library, progress:
                              f"px; the training set has {s} px tiles")
     keras().utils.set_random_seed(settings.seed)
     train_part, val_part = training_set.split(settings.validation_split, settings.seed)
-    progress.report(0, f"Building {arch.title}")
+    device = device_description()
+    progress.event({"device": device})
+    progress.report(0, f"Building {arch.title} on {device}")
     model = arch.create(s, settings.params)
     batches = int(np.ceil(len(train_part) / settings.batch_size))
     monitor = _Monitor(model, progress, settings.epochs_for(batches), batches)
@@ -222,7 +224,7 @@ def train(training_set: TrainingSet, settings: TrainSettings, library, progress:
     info.training = {**asdict(settings), "copies": meta.get("copies"), "negative_ratio": meta.get("negative_ratio"),
                      "tiles": len(training_set), "positive_boxes": meta.get("positive_boxes"),
                      "negative_boxes": meta.get("negative_boxes"), "stopped_early": monitor.stopped,
-                     "epochs_run": monitor.epoch,
+                     "epochs_run": monitor.epoch, "device": device,
                      "seconds": round(time.perf_counter() - monitor.started, 1)}
     info.history = history_to_json(monitor.history)
     # Held-back tiles say where the boundary lies on unseen data; with no positive among them (a

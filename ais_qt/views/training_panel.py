@@ -298,8 +298,9 @@ class TrainingPanel(QWidget):
     def _trained(self, network) -> None:
         info = network.info
         stopped = " (stopped early; best weights kept)" if info.training.get("stopped_early") else ""
+        device = f" on {info.training['device']}" if info.training.get("device") else ""
         self.status.setText(f"Trained {info.architecture_title} for {info.feature} in "
-                            f"{info.training.get('seconds', 0):.0f} s{stopped}. {result_text(info)} "
+                            f"{info.training.get('seconds', 0):.0f} s{device}{stopped}. {result_text(info)} "
                             "Save it under Networks.")
         self.status.setStyleSheet("color: #e69f00;" if info.metrics.get("warning") else "")
         self.bar.setValue(1000)

@@ -1,0 +1,85 @@
+"""GPU against CPU on this machine: the default network trained for a few epochs on the built-in
+sample, and the sample segmented, on the GPU and on the CPU (each in its own process, the CPU one
+with CUDA_VISIBLE_DEVICES empty), printing training tiles/s and segmentation voxels/s and checking
+that both devices' segmentations of the same network agree. Run through bench/gpu_check.sh.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+EPOCHS = {"gpu": 4, "cpu": 1}  # the CPU trains one epoch: its tiles/s is all that is compared
+
+
+def child(device: str, folder: str, model: str | None) -> None:
+    from ais_qt.models.architectures import ArchitectureLibrary
+    from ais_qt.models.backend import device_description
+    from ais_qt.models.network import Network
+    from ais_qt.models.sample import ensure_sample, sample_paths
+    from ais_qt.models.segmentation import segment_volume
+    from ais_qt.models.train_from_labels import train_from_labels
+    from ais_qt.models.training import TrainSettings
+
+    sample = ensure_sample()
+    labels = sample_paths()["labels"]
+    out = Path(folder) / device
+    started = time.perf_counter()
+    path, network = train_from_labels(sample, labels, 1, out / "membrane.aisnet", feature="Membrane",
+                                      settings=TrainSettings(epochs=EPOCHS[device]))
+    seconds = time.perf_counter() - started
+    tiles = network.info.training["tiles"] * network.info.training["epochs_run"]
+    segmenting = Network.load(model or path, ArchitectureLibrary())  # both devices segment the GPU's network
+    started = time.perf_counter()
+    (output,) = segment_volume(sample, [segmenting], out / "segmented", overwrite=True)
+    segment_seconds = time.perf_counter() - started
+    import mrcfile
+
+    with mrcfile.mmap(output, permissive=True) as mrc:
+        voxels = mrc.data.size
+    print(json.dumps({"device": device_description(), "train_tiles_per_s": tiles / seconds, "train_seconds": seconds,
+                      "voxels_per_s": voxels / segment_seconds, "segment_seconds": segment_seconds,
+                      "engine": segmenting.engine().name, "model": str(path), "output": str(output)}))
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(*sys.argv[2:4], sys.argv[4] if len(sys.argv) > 4 else None)
+        return
+    import mrcfile
+    import numpy as np
+
+    with tempfile.TemporaryDirectory() as folder:
+        results = {}
+        for device in ("gpu", "cpu"):
+            env = dict(os.environ, CUDA_VISIBLE_DEVICES="" if device == "cpu" else os.environ.get("CUDA_VISIBLE_DEVICES", "0"))
+            command = [sys.executable, __file__, "--child", device, folder]
+            if device == "cpu":
+                command.append(results["gpu"]["model"])
+            else:
+                env["AIS_QT_ENGINE"] = "keras"
+            done = subprocess.run(command, env=env, capture_output=True, text=True)
+            lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+            if done.returncode or not lines:
+                sys.exit(f"{device} run failed:\n{done.stderr[-3000:]}")
+            results[device] = json.loads(lines[-1])
+        with mrcfile.mmap(results["gpu"]["output"]) as a, mrcfile.mmap(results["cpu"]["output"]) as b:
+            difference = np.abs(a.data.astype(np.int32) - b.data.astype(np.int32))
+            agree = f"at most {difference.max()} of 255 levels apart, {np.mean(difference > 1):.4%} of voxels > 1"
+    gpu, cpu = results["gpu"], results["cpu"]
+    print("| | GPU | CPU | GPU / CPU |\n|---|---|---|---|")
+    print(f"| device | {gpu['device']} | {cpu['device']} | |")
+    print(f"| training, tiles/s | {gpu['train_tiles_per_s']:.0f} | {cpu['train_tiles_per_s']:.0f} | "
+          f"{gpu['train_tiles_per_s'] / cpu['train_tiles_per_s']:.1f}x |")
+    print(f"| segmentation, Mvoxels/s ({gpu['engine']} / {cpu['engine']}) | {gpu['voxels_per_s'] / 1e6:.2f} | "
+          f"{cpu['voxels_per_s'] / 1e6:.2f} | {gpu['voxels_per_s'] / cpu['voxels_per_s']:.1f}x |")
+    print(f"\nthe same network's segmentations on both: {agree}")
+
+
+if __name__ == "__main__":
+    main()
