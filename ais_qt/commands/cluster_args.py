@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from ais_qt.models.cluster import CLUSTER_HELP, CONFIG, ClusterSpec, Outcome, SlurmSettings
+from ais_qt.models.errors import AisError
 
 
 def add_cluster_arguments(parser) -> None:
@@ -31,9 +32,27 @@ def cluster_settings(args) -> tuple[ClusterSpec, SlurmSettings | None]:
     return spec, slurm
 
 
-def run_on_cluster(command: str, spec: ClusterSpec, slurm, function, paths: list[Path], kwargs: dict,
-                   bar_class) -> list[Outcome]:
-    """Every path as one task on the cluster, one progress bar for the run; prints each result."""
+def exit_status(failed: int) -> int:
+    """How many volumes failed (at most 100), so a script or a job scheduler can tell."""
+    return min(failed, 100)
+
+
+def run_on_cluster(command: str, cluster: tuple, function, paths: list[Path], kwargs: dict, done_words: str,
+                   bar_class) -> int:
+    """Every path as one task on the cluster (``cluster``: what cluster_settings returned), one progress
+    bar for the run; prints each result and a summary; returns the exit status."""
+    try:
+        outcomes = _run(command, *cluster, function, paths, kwargs, bar_class)
+    except AisError as e:  # the cluster could not start or be reached
+        print(f"{command}: {e}", file=sys.stderr)
+        return 2
+    failed = sum(o.error is not None for o in outcomes)
+    print(f"{len(outcomes) - failed} of {len(paths)} {done_words}, {failed} failed")
+    return exit_status(len(paths) - len(outcomes) + failed)
+
+
+def _run(command: str, spec: ClusterSpec, slurm, function, paths: list[Path], kwargs: dict,
+         bar_class) -> list[Outcome]:
     from ais_qt.models.cluster import connect, dashboard, run_tasks
 
     with connect(spec, slurm) as client:

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ais_qt.commands.cluster_args import add_cluster_arguments, cluster_settings, run_on_cluster
-from ais_qt.commands.segment import Bar, add_voxel_size, exit_status, expand
+from ais_qt.commands.cluster_args import add_cluster_arguments, cluster_settings, exit_status, run_on_cluster
+from ais_qt.commands.segment import Bar, add_voxel_size, expand
 from ais_qt.models.errors import AisError
 from ais_qt.models.progress import Progress
 
@@ -86,15 +86,8 @@ def run(args) -> int:
 
         kwargs = dict(folder=str(args.out), settings=settings, fmt=args.format, overwrite=args.overwrite,
                       voxel_size=args.voxel_size)
-        try:
-            outcomes = run_on_cluster("ais-qt pick", *cluster, pick_task, paths, kwargs,
-                                      lambda label: Bar(label, show_message=True))
-        except AisError as e:
-            print(f"ais-qt pick: {e}", file=sys.stderr)
-            return 2
-        failed = sum(o.error is not None for o in outcomes)
-        print(f"{len(outcomes) - failed} of {len(paths)} volumes picked, {failed} failed")
-        return exit_status(len(paths) - len(outcomes) + failed)
+        return run_on_cluster("ais-qt pick", cluster, pick_task, paths, kwargs, "volumes picked",
+                              lambda label: Bar(label, show_message=True))
     failed, total = 0, 0
     for n, path in enumerate(paths, start=1):
         bar = Bar(f"[{n}/{len(paths)}] {Path(path).name}")

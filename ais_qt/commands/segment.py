@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from ais_qt.commands.cluster_args import add_cluster_arguments, cluster_settings, run_on_cluster
+from ais_qt.commands.cluster_args import add_cluster_arguments, cluster_settings, exit_status, run_on_cluster
 from ais_qt.models.cluster import ClusterSpec
 from ais_qt.models.errors import AisError
 from ais_qt.models.inference import DEFAULT_TILE
@@ -57,11 +57,6 @@ def expand(patterns: list[str]) -> list[Path]:
         matches = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
         paths += [Path(m) for m in matches]
     return list(dict.fromkeys(paths))
-
-
-def exit_status(failed: int) -> int:
-    """How many volumes failed (at most 100), so a script or a job scheduler can tell."""
-    return min(failed, 100)
 
 
 class Bar:
@@ -119,15 +114,8 @@ def run(args) -> int:
                       interactions=str(args.interactions) if args.interactions else None, overwrite=args.overwrite,
                       roi=args.roi, tile=args.tile, dtype=args.dtype, voxel_size=args.voxel_size,
                       plugins=str(args.plugins) if args.plugins else None)
-        try:
-            outcomes = run_on_cluster("ais-qt segment", *cluster, segment_task, tomograms, kwargs,
-                                      lambda label: Bar(label, show_message=True))
-        except AisError as e:
-            print(f"ais-qt segment: {e}", file=sys.stderr)
-            return 2
-        failed = sum(o.error is not None for o in outcomes)
-        print(f"{len(outcomes) - failed} of {len(tomograms)} tomograms segmented, {failed} failed")
-        return exit_status(len(tomograms) - len(outcomes) + failed)
+        return run_on_cluster("ais-qt segment", cluster, segment_task, tomograms, kwargs, "tomograms segmented",
+                              lambda label: Bar(label, show_message=True))
     failed = 0
     for n, tomogram in enumerate(tomograms, start=1):
         bar = Bar(f"[{n}/{len(tomograms)}] {tomogram.name}")
