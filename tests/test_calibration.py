@@ -135,4 +135,5 @@ def test_a_network_file_from_before_calibration_loads_and_predicts_as_before(tmp
     loaded = Network.load(path, library)
     assert loaded.info.calibration == {} and loaded.info.threshold == 0.3  # its own threshold, untouched
     x = np.random.default_rng(0).normal(size=(1, 32, 32, 1)).astype(np.float32)
-    np.testing.assert_allclose(loaded.predict(x), np.asarray(model.predict_on_batch(x)), atol=1e-6)
+    np.testing.assert_allclose(loaded.model.predict_on_batch(x), np.asarray(model.predict_on_batch(x)), atol=1e-6)
+    assert np.abs(loaded.predict(x) - np.asarray(model.predict_on_batch(x))).max() < 1 / 255  # through the engine
