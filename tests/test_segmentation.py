@@ -46,10 +46,11 @@ def test_tiled_equals_whole_slice_away_from_edges_and_has_no_seam(network):
     whole = network.predict(np.pad(norm, ((0, 4), (0, 8)))[None, ..., None])[0, :300, :360, 0]
     tiled = SlicePredictor(network, tile=192, library=library).predict(image)
     assert tiled.shape == image.shape
-    np.testing.assert_allclose(tiled[48:-48, 48:-48], whole[48:-48, 48:-48], atol=1e-4)
+    # Within one output level: the CPU engine may compute in bfloat16 (a tiling error is far larger).
+    np.testing.assert_allclose(tiled[48:-48, 48:-48], whole[48:-48, 48:-48], atol=1 / 255)
     # No seam: next to tile joins, neighbouring columns differ no more than elsewhere.
     jumps = np.abs(np.diff(tiled, axis=1))[48:-48, 48:-48]
-    assert jumps.max() <= np.abs(np.diff(whole, axis=1))[48:-48, 48:-48].max() + 1e-4
+    assert jumps.max() <= np.abs(np.diff(whole, axis=1))[48:-48, 48:-48].max() + 1 / 255
 
 
 def test_rescaling_to_the_training_voxel_size(network):
