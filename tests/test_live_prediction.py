@@ -18,6 +18,8 @@ def test_overlay_follows_the_slice_and_the_threshold(qtbot, window, tmp_path):
     (item,) = window.controller.open_paths([write_mrc(tmp_path / "t.mrc", volume, voxel_size=12.0)])
     network = train(tiny_set(), TrainSettings(architecture="unet_light", epochs=2, batch_size=8), ArchitectureLibrary())
     network.set(threshold=0.3)
+    network.engine()  # ready before the overlay asks (which would take Keras' answer meanwhile), so that
+    # the overlay and the expected masks below come from the same engine, pixel for pixel
     window.controller.session.networks.add(network)
     layer = window.prediction_layer
     qtbot.waitUntil(lambda: layer.shown == (id(item.tomogram), item.z), timeout=30000)
