@@ -96,8 +96,9 @@ def main(folder: str) -> int:
             network)
         out = scratch / "segmented"
         segmented = out / "ais_qt_sample_v1__Membrane.mrc"
-        run("ais-qt-cli segment", [cli, "segment", "--model", network, sample, "--out", out, "--roi", "30:42,,"],
-            segmented)
+        said = run("ais-qt-cli segment", [cli, "segment", "--model", network, sample, "--out", out, "--roi",
+                                          "30:42,,"], segmented)
+        print(f"     {said.strip().splitlines()[0]}")  # the inference engine the installed app uses
         run("ais-qt-cli segment --cluster local:1 (Dask worker processes)",
             [cli, "segment", "--model", network, sample, "--out", scratch / "cluster", "--roi", "30:34,,",
              "--cluster", "local:1"], scratch / "cluster" / "ais_qt_sample_v1__Membrane.mrc")

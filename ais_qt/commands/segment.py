@@ -116,6 +116,8 @@ def run(args) -> int:
                       plugins=str(args.plugins) if args.plugins else None)
         return run_on_cluster("ais-qt segment", cluster, segment_task, tomograms, kwargs, "tomograms segmented",
                               lambda label: Bar(label, show_message=True))
+    for network in networks:  # which engine predicts, and why when it is the slower one
+        print(f"{network.info.feature}: {network.engine().describe()}", flush=True)
     failed = 0
     for n, tomogram in enumerate(tomograms, start=1):
         bar = Bar(f"[{n}/{len(tomograms)}] {tomogram.name}")

@@ -71,6 +71,12 @@ class Engine:
             except Exception as e:  # a model OpenVINO cannot convert still predicts, with Keras
                 self.fallback = f"OpenVINO could not convert the network ({type(e).__name__}: {e})"
 
+    def describe(self) -> str:
+        """For the user: "OpenVINO, bfloat16" or "Keras (why not OpenVINO)"."""
+        if self.name == "openvino":
+            return f"OpenVINO, {self.precision}"
+        return f"Keras ({self.fallback})" if self.fallback else "Keras"
+
     def predict_on_batch(self, x: np.ndarray) -> np.ndarray:
         if self._compiled is None:
             return np.asarray(self.model.predict_on_batch(x), np.float32)
