@@ -94,17 +94,12 @@ class Engine:
             self._requests.put(request)
 
 
-class KerasOnly:
+class KerasOnly(Engine):
     """The Keras model predicting, while the engine for it is being made."""
 
-    name = "keras"
-    fallback = "the fast engine is being prepared"
-
     def __init__(self, model):
-        self.model = model
-
-    def predict_on_batch(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.model.predict_on_batch(x), np.float32)
+        super().__init__(model, "keras")
+        self.fallback = "the fast engine is being prepared"
 
 
 def _compile(model):
