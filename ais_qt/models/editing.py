@@ -14,7 +14,9 @@ from psygnal import evented
 from ais_qt.models.annotation import Annotation, Box, clamped_box
 from ais_qt.models.features import Feature
 from ais_qt.models.history import Command
+from ais_qt.models.interpolation import interpolate_masks, interpolation_partner
 from ais_qt.models.painting import Rect, bounding_rect, enclosed_region, polygon_region, stamp_segment, union
+from ais_qt.models.plane_stroke import PlaneStroke
 from ais_qt.models.session import OpenTomogram, Session
 
 MIN_RADIUS, MAX_RADIUS = 1.0, 200.0
@@ -62,7 +64,8 @@ class Editor:
     def __init__(self, session: Session):
         self.session = session
         self.tools = ToolSettings()
-        self.stroke: Stroke | None = None
+        self.stroke: Stroke | PlaneStroke | None = None
+        self._painted: dict[tuple[int, int], list[int]] = {}  # (item, feature) -> slices painted, newest last
 
     @property
     def history(self):
@@ -78,11 +81,29 @@ class Editor:
         self.stroke.to(x, y)
         return self.stroke
 
+    def begin_plane_stroke(self, item: OpenTomogram, axis: str, index: int, u: float, z: float, radius: float,
+                           erase: bool = False) -> PlaneStroke | None:
+        """A stroke on the XZ plane at row ``index`` (u = x) or the YZ plane at column ``index`` (u = y)."""
+        feature = self.session.features.active
+        if feature is None:
+            return None
+        self.stroke = PlaneStroke(item, feature, axis, index, radius, erase)
+        self.stroke.to(u, z)
+        return self.stroke
+
     def continue_stroke(self, x: float, y: float) -> Rect | None:
+        """Continue the stroke in progress ((u, z) on a plane across the slices)."""
         return self.stroke.to(x, y) if self.stroke is not None else None
 
     def end_stroke(self) -> None:
         stroke, self.stroke = self.stroke, None
+        if isinstance(stroke, PlaneStroke):
+            patches = stroke.patches()
+            if patches:
+                verb = "Erase" if stroke.erase else "Paint"
+                self._record_patches(f"{verb} {stroke.feature.name} across slices", stroke.item, stroke.feature.id,
+                                     patches, applied=True)
+            return
         if stroke is None or stroke.rect is None:
             return
         y0, y1, x0, x1 = stroke.rect
@@ -140,11 +161,102 @@ class Editor:
         self.history.push(Command(text, lambda: apply(before), lambda: apply(masks), (item, first)))
 
     def _record_patch(self, text, item, feature_id, z, rect, before, after, applied=False):
+        self._record_patches(text, item, feature_id, [(z, rect, before, after)], applied)
+        painted = self._painted.setdefault((id(item), feature_id), [])
+        if z in painted:
+            painted.remove(z)
+        painted.append(z)
+        del painted[:-8]
+
+    def _record_patches(self, text, item, feature_id, patches, applied=False, extra_undo=None, extra_redo=None):
+        """Record rectangles of one or more slices, (z, rect, before, after) each, as one undo step."""
         annotation: Annotation = item.annotation
+
+        def put(which: int):
+            for z, rect, *values in patches:
+                annotation.put(feature_id, z, rect, values[which])
+
         if not applied:
-            annotation.put(feature_id, z, rect, after)
-        self.history.push(Command(text, lambda: annotation.put(feature_id, z, rect, before),
-                                  lambda: annotation.put(feature_id, z, rect, after), (item, z)))
+            put(1)
+
+        def undo():
+            put(0)
+            if extra_undo:
+                extra_undo()
+
+        def redo():
+            if extra_redo:
+                extra_redo()
+            put(1)
+
+        self.history.push(Command(text, undo, redo, (item, patches[0][0] if patches else None)))
+
+    # ---------------------------------------------------------- between slices
+    def interpolate(self, item: OpenTomogram, z: int) -> tuple[int, int] | None:
+        """Fill the slices between slice ``z`` and an annotated neighbour (the slice painted before
+        this one, else the nearer) by shape-based interpolation of the active feature, as one undo
+        step; returns the (first, last) slices filled, or None when there is no gap to fill."""
+        feature = self.session.features.active
+        if feature is None:
+            return None
+        annotation = item.annotation
+        annotated = [s for s in annotation.annotated_slices(feature.id) if annotation.mask(feature.id, s).any()]
+        if z not in annotated:
+            return None
+        painted = [s for s in self._painted.get((id(item), feature.id), []) if s != z]
+        other = interpolation_partner(annotated, z, painted[-1] if painted else None)
+        if other is None:
+            return None
+        lo, hi = sorted((z, other))
+        masks = interpolate_masks(annotation.mask(feature.id, lo), annotation.mask(feature.id, hi), hi - lo - 1)
+        self.set_slice_masks(f"Interpolate {feature.name} {lo}-{hi}", item, feature.id,
+                             {lo + 1 + i: mask for i, mask in enumerate(masks)})
+        return lo + 1, hi - 1
+
+    # --------------------------------------------------------- from a network
+    def accept_prediction(self, item: OpenTomogram, z: int, probabilities: np.ndarray, threshold: float,
+                          at: tuple[float, float] | None = None) -> int:
+        """Add a network's prediction of slice ``z`` (above ``threshold``) to the active feature's
+        annotation inside its training boxes: the box under ``at`` = (x, y) (placed there first when
+        there is none), or every box of the feature on the slice. One undo step; returns the boxes used.
+
+        Added to what is painted, never erasing it: the user then erases the network's mistakes.
+        """
+        feature = self.session.features.active
+        if feature is None:
+            return 0
+        annotation = item.annotation
+        placed = None
+        if at is not None:
+            x, y = at
+            box = next((b for b in reversed(annotation.boxes) if b.feature_id == feature.id and b.contains(z, y, x)),
+                       None)
+            if box is None:
+                placed = box = clamped_box(z, y, x, self.session.box_size, feature.id, annotation.slice_shape)
+            boxes = [box]
+        else:
+            boxes = [b for b in annotation.boxes_on(z) if b.feature_id == feature.id]
+        found = probabilities >= threshold
+        patches = []
+        for box in boxes:
+            y0, y1, x0, x1 = box.rect
+            before = annotation.region(feature.id, z, box.rect)
+            after = before | found[y0:y1, x0:x1]
+            if not np.array_equal(before, after):
+                patches.append((z, box.rect, before, after))
+        if not patches and placed is None:
+            return 0
+        if placed is not None:
+            annotation.insert_box(placed)
+        if not patches:  # a box, but the network found nothing in it
+            self.history.push(Command(f"Place {feature.name} box", lambda: annotation.remove_box(placed),
+                                      lambda: annotation.insert_box(placed), (item, z)))
+            return 1
+        remove = (lambda: annotation.remove_box(placed)) if placed is not None else None
+        insert = (lambda: annotation.insert_box(placed)) if placed is not None else None
+        self._record_patches(f"Accept {feature.name} prediction", item, feature.id, patches,
+                             extra_undo=remove, extra_redo=insert)
+        return len(boxes)
 
     # ------------------------------------------------------------------ boxes
     def place_box(self, item: OpenTomogram, z: int, x: float, y: float) -> Box | None:
