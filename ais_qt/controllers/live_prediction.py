@@ -4,6 +4,9 @@ Whenever the slice, the tomogram or a network's weights change, the slice is pre
 thread pool (one job at a time; the newest request wins, so scrolling fast never queues work).
 Raw probabilities are cached per (tomogram, slice, network weights) as uint8; the interaction
 graph is applied on top, and a result is shown only if it is for the slice on screen.
+
+While the side views are open (``fill``), idle time predicts the slices around the current one,
+nearest first, so the XZ and YZ views show the networks' answer across slices as it comes in.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from ais_qt.models.inference import SlicePredictor, slice_statistics
 
 class LivePrediction(QObject):
     ready = Signal(object, int, dict)  # OpenTomogram, z, {feature name: probabilities float32}
+    stored = Signal(object)  # OpenTomogram with newly predicted slices (for the side views)
     failed = Signal(str)
 
     def __init__(self, sessions, library_source, cache_slices: int = 48):
@@ -28,6 +32,8 @@ class LivePrediction(QObject):
         self.library_source = library_source  # callable -> ArchitectureLibrary
         self.cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self.cache_slices = cache_slices
+        self._shown_key = None  # what was last shown, so filling the side views does not redraw it
+        self.fill_budget = 0  # bytes of cached slices the side views may ask for; 0 = current slice only
         self.running = False
         self.enabled = True
         self.item = None
@@ -60,6 +66,7 @@ class LivePrediction(QObject):
         self.schedule()
 
     def schedule(self, *_):
+        self._shown_key = None  # something changed: show again even if the slice is the same
         self.timer.start()
 
     # ------------------------------------------------------------- requests
@@ -75,8 +82,14 @@ class LivePrediction(QObject):
         z = item.z
         missing = [n for n in networks if self._key(item, z, n) not in self.cache]
         if not missing:
-            self._show(item, z, networks)
-            return
+            shown = (id(item), z, tuple(self._key(item, z, n) for n in networks))
+            if shown != self._shown_key:
+                self._shown_key = shown
+                self._show(item, z, networks)
+            z = self._next_fill(item, networks)
+            if z is None:
+                return
+            missing = [n for n in networks if self._key(item, z, n) not in self.cache]
         if self.running:
             return  # _done requests again for whatever slice is on screen then
         self.running = True
@@ -95,11 +108,61 @@ class LivePrediction(QObject):
                                    finished=lambda result: self._store(item, z, result),
                                    failed=self.failed.emit, done=self._done)
 
+    def _capacity(self, item, networks: int) -> int:
+        """Cached slices allowed: the usual few, or as many as the side views' budget holds."""
+        ny, nx = item.annotation.slice_shape
+        return max(self.cache_slices, self.fill_budget // max(ny * nx, 1))
+
+    def _fill_slices(self, item, networks) -> int:
+        """How many slices around the current one the side views get (each network's share)."""
+        if not self.fill_budget:
+            return 0
+        return min(item.tomogram.shape[0], self._capacity(item, len(networks)) // max(len(networks), 1) - 1)
+
+    def _next_fill(self, item, networks) -> int | None:
+        """The nearest slice to the current one that the side views still lack, if any."""
+        count = self._fill_slices(item, networks)
+        if count <= 0:
+            return None
+        nz, z0 = item.tomogram.shape[0], item.z
+        order = sorted(range(nz), key=lambda z: abs(z - z0))[:count]
+        return next((z for z in order if any(self._key(item, z, n) not in self.cache for n in networks)), None)
+
+    def set_fill(self, budget_bytes: int) -> None:
+        """Let idle time predict slices around the current one up to this many bytes (0: stop)."""
+        self.fill_budget = int(budget_bytes)
+        self.schedule()
+
     def _store(self, item, z, result: dict) -> None:
         for network, probabilities in result.items():
             self.cache[self._key(item, z, network)] = np.round(probabilities * 255).astype(np.uint8)
-        while len(self.cache) > self.cache_slices:
-            self.cache.popitem(last=False)
+        # The slices nearest the current one stay longest: evict the farthest first.
+        capacity = self._capacity(item, len(result))
+        if len(self.cache) > capacity:
+            here = id(item.tomogram), item.z
+            ranked = sorted(self.cache, key=lambda k: (k[0] == here[0], -abs(k[1] - here[1])))
+            for key in ranked[:len(self.cache) - capacity]:
+                del self.cache[key]
+        if self.fill_budget:
+            self.stored.emit(item)
+
+    def predicted_plane(self, item, network, axis: str, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """(probabilities 0..255 uint8 (Z, width), known (Z,) bool) of the predicted slices' rows
+        (XZ at row ``index``) or columns (YZ at column ``index``)."""
+        nz, ny, nx = item.tomogram.shape
+        values = np.zeros((nz, nx if axis == "xz" else ny), np.uint8)
+        known = np.zeros(nz, bool)
+        tomogram, wanted = id(item.tomogram), (id(network), id(network.model))
+        for (t, z, *which), probabilities in self.cache.items():
+            if t == tomogram and tuple(which) == wanted and 0 <= z < nz:
+                values[z] = probabilities[index] if axis == "xz" else probabilities[:, index]
+                known[z] = True
+        return values, known
+
+    def slice_probabilities(self, item, network, z: int) -> np.ndarray | None:
+        """A network's cached probabilities (0..1) of one slice, or None if not predicted yet."""
+        cached = self.cache.get(self._key(item, z, network))
+        return None if cached is None else cached.astype(np.float32) / 255
 
     def _done(self) -> None:
         self.running = False

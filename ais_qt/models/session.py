@@ -19,12 +19,35 @@ class OpenTomogram:
     """A tomogram as the user works on it: where they are (slice z), how it is shown, what is annotated."""
 
     z_changed = Signal(int)
+    cuts_changed = Signal(int, int)  # the row y of the XZ view and the column x of the YZ view
 
     def __init__(self, tomogram: Tomogram):
         self.tomogram = tomogram
         self.display = DisplaySettings()
         self.annotation = Annotation(tomogram.shape[1:])
         self._z = tomogram.shape[0] // 2
+        self._cuts = (tomogram.shape[1] // 2, tomogram.shape[2] // 2)
+
+    @property
+    def cuts(self) -> tuple[int, int]:
+        """(y, x): where the side views cut the volume (XZ at row y, YZ at column x)."""
+        return self._cuts
+
+    @cuts.setter
+    def cuts(self, value) -> None:
+        _, ny, nx = self.tomogram.shape
+        y, x = (min(max(int(v), 0), n - 1) for v, n in zip(value, (ny, nx)))
+        if (y, x) != self._cuts:
+            self._cuts = (y, x)
+            self.cuts_changed.emit(y, x)
+
+    def point_to(self, z: int | None = None, y: int | None = None, x: int | None = None) -> None:
+        """Move the slice and the side views' cuts to a point (None: that one stays)."""
+        if y is not None or x is not None:
+            cy, cx = self._cuts
+            self.cuts = (cy if y is None else y, cx if x is None else x)
+        if z is not None:
+            self.z = z
 
     @property
     def z(self) -> int:

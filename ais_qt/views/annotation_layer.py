@@ -32,6 +32,9 @@ class AnnotationLayer(QObject):
         self.hover: QPointF | None = None  # last mouse position in slice coordinates
         self.lasso_points: list[tuple[float, float]] = []
         self.lasso_erase = False
+        # (item, z) -> (probabilities, threshold) of the active feature's network on that slice, or
+        # None when it has not predicted it (set by the main window from the live prediction).
+        self.prediction_source = None
 
         self.boxes_item = BoxesItem()
         self.cursor = BrushCursor()
@@ -74,6 +77,9 @@ class AnnotationLayer(QObject):
             ("Fill enclosed region at cursor", ["F"], self.fill_at_cursor),
             ("Place training box at cursor", ["B"], self.box_at_cursor),
             ("Delete training box at cursor", ["Delete", "Backspace"], self.delete_box_at_cursor),
+            ("Interpolate slices from the slice drawn before", ["I"], self.interpolate),
+            ("Accept prediction in the box at cursor", ["A"], lambda: self.accept_prediction(True)),
+            ("Accept prediction in every box of the slice", ["Shift+A"], lambda: self.accept_prediction(False)),
         ]
         actions = []
         for text, keys, slot in specs:
@@ -98,6 +104,34 @@ class AnnotationLayer(QObject):
         where = self._at_cursor()
         if where:
             self.editor.place_box(*where)
+
+    def interpolate(self) -> None:
+        if self.item is None or self.session.features.active is None:
+            return
+        filled = self.editor.interpolate(self.item, self.item.z)
+        name = self.session.features.active.name
+        self.message.emit(f"Interpolated {name} on slices {filled[0]}-{filled[1]}" if filled else
+                          f"Interpolate: draw {name} on this slice and on another one (with a gap between), "
+                          "then press I on either")
+
+    def accept_prediction(self, at_cursor: bool) -> None:
+        """The active feature's network's answer on this slice becomes annotation (A: the box under
+        the cursor, placed if needed; Shift+A: every box of the feature on the slice)."""
+        feature = self.session.features.active
+        if self.item is None or feature is None:
+            return
+        found = self.prediction_source(self.item, self.item.z) if self.prediction_source else None
+        if found is None:
+            self.message.emit(f"Accept prediction: no trained, visible {feature.name} network has predicted this "
+                              "slice yet (train one in the Models tab)")
+            return
+        where = self._at_cursor()
+        if at_cursor and where is None:
+            return
+        used = self.editor.accept_prediction(self.item, self.item.z, *found,
+                                             at=(where[2], where[3]) if at_cursor else None)
+        if not used and not at_cursor:
+            self.message.emit(f"Accept prediction: place {feature.name} boxes (B) on this slice first")
 
     def delete_box_at_cursor(self) -> None:
         where = self._at_cursor()

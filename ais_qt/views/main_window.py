@@ -24,6 +24,7 @@ from ais_qt.models.tomogram import VOLUME_SUFFIXES
 from ais_qt.models.training_set import TrainingSet
 from ais_qt.views.annotation_layer import AnnotationLayer
 from ais_qt.views.label_dialog import export_labels, import_labels
+from ais_qt.views.ortho_layout import OrthoLayout
 from ais_qt.views.particle_layer import ParticleLayer
 from ais_qt.views.prediction_layer import PredictionLayer
 from ais_qt.views.render_tab import RenderTab
@@ -59,14 +60,18 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(1200, 800)
 
         self.slice_view = SliceView(session)
-        self.centre = QStackedWidget()  # the slice view, or the 3D view while the Render tab is open
-        self.centre.addWidget(self.slice_view)
+        self.centre = QStackedWidget()  # the slice views, or the 3D view while the Render tab is open
         self.setCentralWidget(self.centre)
         self.workflow = WorkflowTabs(self.editor, self.training, self.queue)
         self.annotation_layer = AnnotationLayer(self.slice_view, self.editor)
         self.live = LivePrediction(controller, lambda: self.training.library)
         self.prediction_layer = PredictionLayer(self.slice_view, self.live, session)
         self.particle_layer = ParticleLayer(self.slice_view, self.editor)
+        self.annotation_layer.prediction_source = self._prediction_of_active
+        self.ortho = OrthoLayout(self.slice_view, self.annotation_layer, self.editor, self.live, controller.runner)
+        for plane in self.ortho.planes:
+            plane.particles = self.particle_layer
+        self.centre.addWidget(self.ortho)
         self.render_tab = RenderTab(self.editor, controller.runner, self.workflow.export.output_folder,
                                     self.slice_view, self.particle_layer)
         self.workflow.addTab(self.render_tab, "Render")
@@ -81,6 +86,8 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self.slice_view.cursor_moved.connect(self.cursor_label.setText)
+        for plane in self.ortho.planes:
+            plane.cursor_moved.connect(self.cursor_label.setText)
         self.slice_view.levels_shown.connect(self.workflow.display_panel.show_levels)
         self.tomogram_list.close_requested.connect(self.close_tomogram)
         self.tomogram_list.problem.connect(self._show_status)
@@ -111,12 +118,21 @@ class MainWindow(QMainWindow):
             state.changed.connect(self.render_tab.update_particles)
         self.render_tab.update_particles()
 
+    def _prediction_of_active(self, item, z):
+        """(probabilities, threshold) of the active feature's network on slice z, if predicted."""
+        feature = self.controller.session.features.active
+        network = self.controller.session.networks.for_feature(feature.name) if feature else None
+        if network is None or not network.trained:
+            return None
+        probabilities = self.live.slice_probabilities(item, network, z)
+        return None if probabilities is None else (probabilities, network.info.threshold)
+
     def _tab_changed(self, _index: int) -> None:
         """The open tab decides what a click on the slice does: paint, or add/remove particles."""
         picking = self.workflow.currentWidget() is self.workflow.pick
         self.slice_view.view_box.handler = self.particle_layer if picking else self.annotation_layer
         rendering = self.workflow.currentWidget() is self.render_tab
-        self.centre.setCurrentWidget(self.render_tab.view if rendering else self.slice_view)
+        self.centre.setCurrentWidget(self.render_tab.view if rendering else self.ortho)
 
     def _dock(self, title: str, widget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -172,6 +188,7 @@ class MainWindow(QMainWindow):
 
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addActions(self.slice_view.actions)
+        view_menu.addAction(self.ortho.toggle_action)
         view_menu.addSeparator()
         view_menu.addActions([self.workflow_dock.toggleViewAction(), self.tomogram_dock.toggleViewAction()])
 
@@ -184,7 +201,8 @@ class MainWindow(QMainWindow):
         """Every keyboard action of the window, for the shortcuts reference."""
         return [self.new_action, self.open_action, self.sample_action, self.save_action, self.save_as_action,
                 self.close_action, self.quit_action, self.undo_action, self.redo_action,
-                *self.slice_view.actions, *self.annotation_layer.actions, *self.tomogram_list.actions(),
+                *self.slice_view.actions, self.ortho.toggle_action, *self.ortho.xz.actions,
+                *self.annotation_layer.actions, *self.tomogram_list.actions(),
                 self.shortcuts_action]
 
     def _fill_recent_menu(self) -> None:

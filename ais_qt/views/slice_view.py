@@ -28,7 +28,8 @@ WHEEL_STEP = 120  # one notch of a standard mouse wheel
 class SliceViewBox(pg.ViewBox):
     """A ViewBox whose plain wheel moves through slices; Shift+wheel keeps pyqtgraph's zoom.
 
-    A ``handler`` (the annotation layer) may claim clicks and drags, and takes Ctrl+wheel.
+    A ``handler`` (the annotation layer) may claim clicks and drags, and takes Ctrl+wheel; a
+    ``point_handler`` takes Ctrl+click (x, y) (the side views cut through that point).
     """
 
     wheel_slices = Signal(int)
@@ -37,6 +38,7 @@ class SliceViewBox(pg.ViewBox):
         super().__init__(lockAspect=True, enableMenu=False, invertY=False)
         self._wheel_rest = 0.0  # touchpads send fractions of a notch
         self.handler = None
+        self.point_handler = None
 
     def wheelEvent(self, ev, axis=None):
         if ev.modifiers() & Qt.ShiftModifier:
@@ -58,6 +60,12 @@ class SliceViewBox(pg.ViewBox):
             super().mouseDragEvent(ev, axis)
 
     def mouseClickEvent(self, ev):
+        if (ev.button() == Qt.LeftButton and ev.modifiers() & Qt.ControlModifier
+                and self.point_handler is not None):
+            p = self.mapToView(ev.pos())
+            self.point_handler(p.x(), p.y())
+            ev.accept()
+            return
         if self.handler is None or not self.handler.click(ev):
             super().mouseClickEvent(ev)
 
