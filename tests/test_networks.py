@@ -74,6 +74,23 @@ def test_training_set_counts_and_alignment():
     assert without.metadata["negative_boxes"] == 2  # only Membrane's own empty boxes
 
 
+def test_shifted_copies_stay_aligned_and_ignore_what_no_box_vouches_for():
+    session, _ = blob_session()
+    options = TrainingSetOptions("Membrane", ["Carbon"], tile_size=32, copies=10, shift=0.25, seed=3)
+    ts = build_training_set(session.items, session.features, options)
+    assert ts.metadata["shift"] == 0.25
+    positive_x, positive_y = ts.x[ts.positive, ..., 0], ts.y[ts.positive, ..., 0]
+    known = positive_y < 1.5
+    assert (~known).any() and known.mean() > 0.5  # off-centre copies reach beyond their boxes
+    distinct = {x.tobytes() for x in positive_x}
+    assert len(distinct) > 4 * 8  # more than the 4 boxes' 8 orientations
+    for x, y in zip(positive_x, positive_y):
+        inside = y < 1.5
+        bright = x > (x.min() + x.max()) / 2
+        np.testing.assert_array_equal((y > 0.5)[inside], bright[inside])  # label and image still aligned
+    assert not ts.y[~ts.positive].any()  # negatives are never shifted
+
+
 def test_all_eight_orientations_are_distinct():
     tile = np.arange(16).reshape(4, 4)
     assert len({orient(tile, k).tobytes() for k in range(8)}) == 8

@@ -59,6 +59,9 @@ class TaskRunner(QObject):
     def __init__(self, pool: QThreadPool | None = None):
         super().__init__()
         self.pool = pool or QThreadPool.globalInstance()
+        # Worker threads are kept for the whole session rather than ended after 30 idle seconds:
+        # TensorFlow keeps state per thread, and threads that ran it are not started and ended again.
+        self.pool.setExpiryTimeout(-1)
         self.running: list[Task] = []
 
     def start(self, fn: Callable[[Progress], Any], name: str = "", *, finished=None, failed=None,

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from ais_qt.controllers.session_controller import SessionController
+from ais_qt.controllers.tasks import TaskRunner
 from ais_qt.models.architectures import ArchitectureLibrary
 from ais_qt.models.network import Network
 from ais_qt.models.paths import default_plugin_folder
@@ -36,6 +37,12 @@ class TrainingController(QObject):
         self.library = ArchitectureLibrary(self.plugin_folder)
         self.training_set: TrainingSet | None = None
         self.task = None
+        # Trainings run in a thread of their own, never one the live overlay or a batch job has
+        # predicted in: a second training in a pool thread that had run the live overlay's Keras
+        # predictions crashed TensorFlow (a segfault building the training's input pipeline).
+        pool = QThreadPool(self)
+        pool.setMaxThreadCount(1)
+        self.runner = TaskRunner(pool)
 
     # -------------------------------------------------------------- plugins
     @property
@@ -80,6 +87,22 @@ class TrainingController(QObject):
         self._start(lambda progress: train(training_set, settings, library, progress, existing), "Training",
                     finished=self._trained, event=self._event)
 
+    def retrain(self, options: TrainingSetOptions, settings: TrainSettings, fresh: bool = False) -> None:
+        """Build the feature's training set from all its boxes and train its network again, from
+        its current weights (a few epochs) unless ``fresh`` or there is none to continue."""
+        items = list(self.session.items)
+        features = self.session.features
+        existing = self.session.networks.for_feature(options.feature)
+        library = self.library
+
+        def work(progress):
+            training_set = build_training_set(items, features, options)
+            progress.event({"training_set": training_set})
+            return train(training_set, settings, library, progress, existing, fine_tune=not fresh)
+
+        self._start(work, "Retraining" if existing is not None and not fresh else "Training",
+                    finished=self._trained, event=self._event)
+
     def stop(self) -> None:
         if self.task is not None:
             self.task.cancel()
@@ -87,7 +110,9 @@ class TrainingController(QObject):
     def _event(self, payload: dict) -> None:
         # Batches and epochs feed the curves; anything else (the emptiness warning) reaches the
         # panel with the trained network's metrics instead.
-        if "epoch_end" in payload:
+        if "training_set" in payload:  # a retraining built its own
+            self._set_ready(payload["training_set"])
+        elif "epoch_end" in payload:
             self.epoch.emit(payload)
         elif "batch" in payload:
             self.batch.emit(payload)
@@ -105,7 +130,7 @@ class TrainingController(QObject):
         if self.task is not None:
             self.failed.emit("Training is already running; stop it first.")
             return
-        self.task = self.sessions.runner.start(fn, name, finished=finished, failed=self.failed.emit,
+        self.task = self.runner.start(fn, name, finished=finished, failed=self.failed.emit,
                                                progress=self.progress.emit, event=event, done=self._done)
         self.running_changed.emit(True)
 

@@ -21,6 +21,10 @@ NOISE = re.compile(r"All log messages before absl::InitializeLog|oneDNN custom o
                    r"computation placer already registered|TF-TRT Warning|This TensorFlow binary is optimized|"
                    r"rebuild TensorFlow with the appropriate compiler flags|cuda_dnn\.cc|cuda_fft\.cc|cuda_blas\.cc")
 _lock = threading.Lock()
+# Held while TensorFlow builds graphs in a background thread for long: a training's fit and the
+# making of a fast engine (which traces the model to convert it and to check it against Keras),
+# so the two never trace at once; the engine waits for a training, the live overlay uses Keras.
+graph_lock = threading.RLock()
 _loaded = None
 
 

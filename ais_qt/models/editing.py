@@ -280,6 +280,21 @@ class Editor:
                                   lambda: item.annotation.remove_box(box), (item, z)))
         return box
 
+    # ------------------------------------------------------------- measuring
+    def add_ruler(self, item: OpenTomogram, ruler) -> None:
+        before, after = item.rulers, [*item.rulers, ruler]
+        item.rulers = after
+        self.history.push(Command(f"Measure {ruler.label(item.tomogram.voxel_size)}",
+                                  lambda: setattr(item, "rulers", before), lambda: setattr(item, "rulers", after),
+                                  (item, round(ruler.end[0]))))
+
+    def clear_rulers(self, item: OpenTomogram) -> None:
+        before = item.rulers
+        if before:
+            item.rulers = []
+            self.history.push(Command("Clear rulers", lambda: setattr(item, "rulers", before),
+                                      lambda: setattr(item, "rulers", []), (item, None)))
+
     # --------------------------------------------------------------- features
     def add_feature(self, name: str | None = None, colour: str | None = None) -> Feature:
         features = self.session.features

@@ -117,9 +117,7 @@ class Network:
             if self._engine is not None and self._engine.model is model:
                 return self._engine
             if self._building is None or self._building[0] is not model:
-                future = concurrent.futures.Future()
-                self._building = (model, future)
-                threading.Thread(target=_make_engine, args=(model, future), name="ais-qt-engine", daemon=True).start()
+                self._building = (model, _builder().submit(_make_engine, model))
             future = self._building[1]
         if not wait and not future.done():
             return KerasOnly(model)
@@ -198,13 +196,24 @@ def _load_keras(data: bytes, path: Path):
             raise AisError(path, f"holds a model Keras cannot load safely ({type(e).__name__}: {e})") from None
 
 
-def _make_engine(model, future) -> None:
+_BUILDER: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def _builder() -> concurrent.futures.ThreadPoolExecutor:
+    """One long-lived thread makes every engine, rather than a thread per engine: TensorFlow keeps
+    state per thread, and threads that traced its graphs are not started and ended again."""
+    global _BUILDER
+    if _BUILDER is None:
+        _BUILDER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="ais-qt-engine")
+    return _BUILDER
+
+
+def _make_engine(model):
+    from ais_qt.models.backend import graph_lock
     from ais_qt.models.engine import Engine
 
-    try:
-        future.set_result(Engine(model))
-    except BaseException as e:  # Engine itself falls back to Keras; this is for the unforeseen
-        future.set_exception(e)
+    with graph_lock:  # not while a training builds its graphs (models/backend.py)
+        return Engine(model)
 
 
 def new_info(feature: str, colour: str, architecture, params: dict, tile_size: int, **extra) -> NetworkInfo:

@@ -25,6 +25,7 @@ from ais_qt.models.atomic import atomic_path
 from ais_qt.models.display import DisplaySettings
 from ais_qt.models.errors import AisError
 from ais_qt.models.features import Feature
+from ais_qt.models.measurements import Ruler
 from ais_qt.models.session import OpenTomogram, Session
 
 FORMAT_NAME = "ais-qt-project"
@@ -96,6 +97,7 @@ def _tomogram_entry(item: OpenTomogram, key: str, base: Path) -> dict:
             "voxel_size_override": tomo.voxel_size if tomo.voxel_size_is_override else None,
             "z": item.z, "display": {k: getattr(item.display, k) for k in _DISPLAY_FIELDS},
             "boxes": [[b.z, b.y, b.x, b.size, b.feature_id] for b in annotation.boxes],
+            "rulers": [r.to_list() for r in item.rulers],
             "masks": {str(fid): sorted(slices) for fid, slices in annotation.masks.items() if slices}}
 
 
@@ -237,6 +239,7 @@ def _fill_item(item: OpenTomogram, entry: dict, data: ProjectData) -> None:
             mask = np.unpackbits(bits, count=ny * nx).astype(bool).reshape(ny, nx)
             annotation.masks.setdefault(int(fid), {})[int(z)] = mask
     annotation.boxes = [Box(*map(int, b)) for b in entry.get("boxes", [])]
+    item.rulers = [Ruler.from_list(r) for r in entry.get("rulers", [])]
 
 
 def _mask_name(key: str, feature_id: int, z: int) -> str:

@@ -20,6 +20,7 @@ class OpenTomogram:
 
     z_changed = Signal(int)
     cuts_changed = Signal(int, int)  # the row y of the XZ view and the column x of the YZ view
+    rulers_changed = Signal()
 
     def __init__(self, tomogram: Tomogram):
         self.tomogram = tomogram
@@ -27,6 +28,16 @@ class OpenTomogram:
         self.annotation = Annotation(tomogram.shape[1:])
         self._z = tomogram.shape[0] // 2
         self._cuts = (tomogram.shape[1] // 2, tomogram.shape[2] // 2)
+        self._rulers: list = []  # measurements.Ruler, kept until cleared and saved with the project
+
+    @property
+    def rulers(self) -> list:
+        return list(self._rulers)
+
+    @rulers.setter
+    def rulers(self, value) -> None:
+        self._rulers = list(value)
+        self.rulers_changed.emit()
 
     @property
     def cuts(self) -> tuple[int, int]:

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ais_qt.models.backend import device_description, keras
+from ais_qt.models.backend import device_description, graph_lock, keras
 from ais_qt.models.calibration import calibrate, predict_tiles
 from ais_qt.models.errors import AisError
 from ais_qt.models.network import Network, history_to_json, new_info
@@ -39,13 +39,28 @@ class TrainSettings:
     # (microtubules in 3 slices: Dice 0); a big set gets fewer epochs, so training takes about the
     # same time whatever was annotated (under 5 min for the default UNet on 2 CPU cores).
     auto_steps: int = 600
+    # Retraining from the network's current weights (correct-and-retrain): a few epochs are enough
+    # to take in the corrections, about this many batches with automatic epochs.
+    fine_tune_steps: int = 150
     seed: int = 0
 
-    def epochs_for(self, batches: int) -> int:
-        """The epochs to train: as set, or automatically about ``auto_steps`` batches' worth."""
+    def epochs_for(self, batches: int, fine_tune: bool = False) -> int:
+        """The epochs to train: as set, or automatically about ``auto_steps`` batches' worth
+        (``fine_tune_steps`` when continuing from earlier weights)."""
         if self.epochs:
             return int(self.epochs)
-        return max(1, round(self.auto_steps / max(batches, 1)))
+        steps = self.fine_tune_steps if fine_tune else self.auto_steps
+        return max(1, round(steps / max(batches, 1)))
+
+
+def can_continue(network: Network | None, architecture: str, params: dict, tile_size: int, library) -> bool:
+    """Whether a retraining can start from this network's weights (same architecture, parameters
+    and tile size; a trained Keras model)."""
+    if network is None or not network.trained or network.model is None:
+        return False
+    info = network.info
+    return (info.architecture == architecture and info.tile_size == tile_size
+            and info.params == library.get(architecture).checked_params(params))
 
 
 def _known(y_true):
@@ -185,8 +200,12 @@ def _duration(seconds: float) -> str:
 
 
 def train(training_set: TrainingSet, settings: TrainSettings, library, progress: Progress | None = None,
-          network: Network | None = None) -> Network:
+          network: Network | None = None, fine_tune: bool = False) -> Network:
     """Train a fresh network; retraining ``network``'s feature keeps its display settings.
+
+    ``fine_tune``: start from ``network``'s weights (when it has the same architecture, parameters
+    and tile size, see ``can_continue``) and train ``fine_tune_steps`` batches instead of
+    ``auto_steps``; otherwise training starts afresh.
 
     ``network`` itself is never changed here (this runs in a worker thread, and the live overlay
     may be reading it): the caller adopts the result on the GUI thread (``Network.adopt``).
@@ -207,12 +226,16 @@ def train(training_set: TrainingSet, settings: TrainSettings, library, progress:
     progress.event({"device": device})
     progress.report(0, f"Building {arch.title} on {device}")
     model = arch.create(s, settings.params)
+    continued = fine_tune and can_continue(network, arch.key, settings.params, s, library)
+    if continued:
+        model.set_weights(network.model.get_weights())
     batches = int(np.ceil(len(train_part) / settings.batch_size))
-    monitor = _Monitor(model, progress, settings.epochs_for(batches), batches)
-    if arch.adversarial:
-        _train_adversarial(arch, model, train_part, val_part, settings, monitor)
-    else:
-        _train_supervised(model, train_part, val_part, settings, monitor)
+    monitor = _Monitor(model, progress, settings.epochs_for(batches, continued), batches)
+    with graph_lock:
+        if arch.adversarial:
+            _train_adversarial(arch, model, train_part, val_part, settings, monitor)
+        else:
+            _train_supervised(model, train_part, val_part, settings, monitor)
     monitor.finish()
     # Calibrate and check on a fresh copy, then hand out another fresh copy that no thread has run
     # yet: TensorFlow crashed running a model in the live overlay's thread after this worker had run
@@ -224,7 +247,7 @@ def train(training_set: TrainingSet, settings: TrainSettings, library, progress:
     info.training = {**asdict(settings), "copies": meta.get("copies"), "negative_ratio": meta.get("negative_ratio"),
                      "tiles": len(training_set), "positive_boxes": meta.get("positive_boxes"),
                      "negative_boxes": meta.get("negative_boxes"), "stopped_early": monitor.stopped,
-                     "epochs_run": monitor.epoch, "device": device,
+                     "epochs_run": monitor.epoch, "device": device, "continued": continued,
                      "seconds": round(time.perf_counter() - monitor.started, 1)}
     info.history = history_to_json(monitor.history)
     # Held-back tiles say where the boundary lies on unseen data; with no positive among them (a

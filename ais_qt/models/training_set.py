@@ -39,6 +39,10 @@ class TrainingSetOptions:
     negative_ratio: float = 1.3
     normalisation: str = "tile"
     intensity_augmentation: bool = False  # contrast, brightness, blur and noise per copy
+    # Each copy of a positive box is cut up to this fraction of the tile off the box's centre, so a
+    # few boxes give more than their 8 orientations; pixels outside every box used are unknown (the
+    # user vouched only for the boxes) and are labelled ignore.
+    shift: float = 0.0
     seed: int = 0
 
 
@@ -130,7 +134,7 @@ class TrainingSet:
             lo, hi = np.percentile(tile, [1, 99])
             grey = np.clip((tile - lo) / max(hi - lo, 1e-6), 0, 1) * 255
             rgb = np.repeat(grey[..., None], 3, axis=2)
-            label = self.y[k, ..., 0] > 0.5
+            label = (self.y[k, ..., 0] > 0.5) & (self.y[k, ..., 0] < 1.5)  # 2: ignored
             rgb[label] = 0.55 * rgb[label] + 0.45 * np.array([255, 40, 40])
             grid[y0 - 2:y0 + s + 2, x0 - 2:x0 + s + 2] = (60, 200, 90) if self.positive[k] else (120, 120, 120)
             grid[y0:y0 + s, x0:x0 + s] = rgb.astype(np.uint8)
@@ -185,6 +189,7 @@ def build_training_set(items, features, options: TrainingSetOptions, progress=No
     rng = np.random.default_rng(options.seed)
     s = int(options.tile_size)
     positives, negatives, sources = [], [], []
+    shifted = []  # per positive box: (slice image, label slice, known slice, rect)
     for n, item in enumerate(items):
         annotation, tomo = item.annotation, item.tomogram
         ny, nx = annotation.slice_shape
@@ -204,6 +209,8 @@ def build_training_set(items, features, options: TrainingSetOptions, progress=No
             label = annotation.region(feature.id, box.z, (y0, y1, x0, x1)).astype(np.float32)
             own_positive = box.feature_id == feature.id and label.any()
             (positives if own_positive else negatives).append((image, label))
+            if own_positive and options.shift > 0:
+                shifted.append((item, box.z, cut.rect))
             used += 1
         if used:
             sources.append({"name": tomo.name, "path": str(tomo.path) if tomo.path else None,
@@ -215,10 +222,16 @@ def build_training_set(items, features, options: TrainingSetOptions, progress=No
                              "over slices where you painted it")
     xs, ys, flags, groups = [], [], [], []
     jitter = (lambda t: jitter_intensity(t, rng)) if options.intensity_augmentation else (lambda t: t)
+    cutter = _ShiftedCutter(items, feature.id, negative_ids, s, stats_of=volume_statistics
+                            if options.normalisation == "volume" else None) if shifted else None
     for g, (image, label) in enumerate(positives):
-        for k in rng.integers(0, 8, size=options.copies):
-            xs.append(jitter(orient(image, k)))
-            ys.append(orient(label, k))
+        for c, k in enumerate(rng.integers(0, 8, size=options.copies)):
+            if cutter is not None and c > 0:  # the first copy is the box itself
+                image_c, label_c = cutter.cut(*shifted[g], options.shift, rng)
+            else:
+                image_c, label_c = image, label
+            xs.append(jitter(orient(image_c, k)))
+            ys.append(orient(label_c, k))
             flags.append(True)
             groups.append(g)
     n_negative = int(round(options.negative_ratio * len(xs))) if negatives else 0
@@ -237,8 +250,55 @@ def build_training_set(items, features, options: TrainingSetOptions, progress=No
     metadata = {"feature": feature.name, "colour": feature.colour, "negatives": sorted(options.negatives),
                 "tile_size": s, "copies": options.copies, "negative_ratio": options.negative_ratio,
                 "normalisation": options.normalisation, "intensity_augmentation": options.intensity_augmentation,
+                "shift": options.shift,
                 "seed": options.seed,
                 "voxel_size": voxel_sizes.pop() if len(voxel_sizes) == 1 else None,
                 "positive_boxes": len(positives), "negative_boxes": len(negatives), "sources": sources,
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "app_version": __version__}
     return TrainingSet(x, y, np.asarray(flags)[shuffle], np.asarray(groups)[shuffle], metadata)
+
+
+class _ShiftedCutter:
+    """Cuts positive tiles off their box's centre, the label ignored where no box vouches for it."""
+
+    def __init__(self, items, feature_id: int, negative_ids: set[int], size: int, stats_of=None):
+        self.feature_id, self.size, self.stats_of = feature_id, size, stats_of
+        self.wanted = {feature_id, *negative_ids}
+        self.slices: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.stats: dict[int, tuple[float, float]] = {}
+        self.items = items
+
+    def _slice(self, item, z: int):
+        key = (id(item), z)
+        if key not in self.slices:
+            annotation = item.annotation
+            ny, nx = annotation.slice_shape
+            image = np.asarray(item.tomogram.slice(z), dtype=np.float32)
+            if not np.isfinite(image).all():
+                image = np.nan_to_num(image, nan=float(np.nanmean(image)) if np.isfinite(image).any() else 0.0)
+            known = np.zeros((ny, nx), bool)
+            for box in annotation.boxes:
+                if box.z == z and box.feature_id in self.wanted:
+                    y0, y1, x0, x1 = clamped_box(box.z, box.y, box.x, self.size, box.feature_id, (ny, nx)).rect
+                    known[y0:y1, x0:x1] = True
+            label = annotation.region(self.feature_id, z, (0, ny, 0, nx)).astype(np.float32)
+            label[~known] = 2.0  # IGNORE in models/training.py
+            self.slices[key] = (image, label, known)
+        return self.slices[key]
+
+    def cut(self, item, z: int, rect, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        image, label, _known = self._slice(item, z)
+        ny, nx = label.shape
+        y0, _, x0, _ = rect
+        reach = int(round(fraction * self.size))
+        y0 = int(np.clip(y0 + rng.integers(-reach, reach + 1), 0, ny - self.size))
+        x0 = int(np.clip(x0 + rng.integers(-reach, reach + 1), 0, nx - self.size))
+        tile = image[y0:y0 + self.size, x0:x0 + self.size]
+        if self.stats_of is None:
+            tile = normalise_tile(tile)
+        else:
+            if id(item) not in self.stats:
+                self.stats[id(item)] = self.stats_of(item.tomogram)
+            mean, sd = self.stats[id(item)]
+            tile = ((tile - mean) / sd).astype(np.float32)
+        return tile, label[y0:y0 + self.size, x0:x0 + self.size].copy()

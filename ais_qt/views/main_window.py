@@ -23,11 +23,13 @@ from ais_qt.models.project import SUFFIX
 from ais_qt.models.tomogram import VOLUME_SUFFIXES
 from ais_qt.models.training_set import TrainingSet
 from ais_qt.views.annotation_layer import AnnotationLayer
+from ais_qt.views.disagreement_layer import DisagreementLayer
 from ais_qt.views.label_dialog import export_labels, import_labels
 from ais_qt.views.ortho_layout import OrthoLayout
 from ais_qt.views.particle_layer import ParticleLayer
 from ais_qt.views.prediction_layer import PredictionLayer
 from ais_qt.views.render_tab import RenderTab
+from ais_qt.views.ruler_layer import RulerLayer
 from ais_qt.views.preferences_dialog import PreferencesDialog
 from ais_qt.views.shortcuts_dialog import ShortcutsDialog
 from ais_qt.views.slice_view import SliceView
@@ -68,6 +70,8 @@ class MainWindow(QMainWindow):
         self.prediction_layer = PredictionLayer(self.slice_view, self.live, session)
         self.particle_layer = ParticleLayer(self.slice_view, self.editor)
         self.annotation_layer.prediction_source = self._prediction_of_active
+        self.disagreement = DisagreementLayer(self.slice_view, self.live, session)
+        self.rulers = RulerLayer(self.slice_view, self.editor)
         self.ortho = OrthoLayout(self.slice_view, self.annotation_layer, self.editor, self.live, controller.runner)
         for plane in self.ortho.planes:
             plane.particles = self.particle_layer
@@ -92,6 +96,8 @@ class MainWindow(QMainWindow):
         self.tomogram_list.close_requested.connect(self.close_tomogram)
         self.tomogram_list.problem.connect(self._show_status)
         self.annotation_layer.message.connect(self._show_status)
+        self.disagreement.message.connect(self._show_status)
+        self.rulers.message.connect(self._show_status)
         self.workflow.models.networks.problem.connect(self.show_error)
         self.workflow.models.interactions.problem.connect(self.show_error)
         self.workflow.pick.problem.connect(self.show_error)
@@ -185,6 +191,14 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.preferences_action)
         annotate_menu = self.menuBar().addMenu("&Annotate")
         annotate_menu.addActions(self.annotation_layer.actions)
+        annotate_menu.addSeparator()
+        panel = self.workflow.models.training_panel
+        self.retrain_action = self._action("Re&train the active feature's network", lambda: panel.retrain(), "Ctrl+T")
+        self.retrain_fresh_action = self._action("Retrain it from scratch", lambda: panel.retrain(fresh=True),
+                                                 "Ctrl+Shift+T")
+        annotate_menu.addActions([self.retrain_action, self.retrain_fresh_action, self.disagreement.action])
+        annotate_menu.addSeparator()
+        annotate_menu.addActions(self.rulers.actions)
 
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addActions(self.slice_view.actions)
@@ -202,7 +216,9 @@ class MainWindow(QMainWindow):
         return [self.new_action, self.open_action, self.sample_action, self.save_action, self.save_as_action,
                 self.close_action, self.quit_action, self.undo_action, self.redo_action,
                 *self.slice_view.actions, self.ortho.toggle_action, *self.ortho.xz.actions,
-                *self.annotation_layer.actions, *self.tomogram_list.actions(),
+                *self.annotation_layer.actions, self.retrain_action, self.retrain_fresh_action,
+                self.disagreement.action, *self.rulers.actions,
+                *self.tomogram_list.actions(),
                 self.shortcuts_action]
 
     def _fill_recent_menu(self) -> None:

@@ -23,6 +23,7 @@ from ais_qt.models.display import percentile_levels, prepare_slice
 from ais_qt.models.orthoslices import OrthoSlicer, annotation_plane, boxes_on_plane
 from ais_qt.views.overlays import BrushCursor
 from ais_qt.views.prediction_layer import PREDICTION_OPACITY
+from ais_qt.views.scale_bar import ScaleBar
 from ais_qt.views.slice_view import WHEEL_STEP
 
 TITLES = {"xz": "XZ", "yz": "YZ"}
@@ -123,6 +124,7 @@ class PlaneView(QWidget):
         for graphic in (self.image_item, self.prediction_item, self.annotation_item, self.boxes, self.scatter,
                         self.cursor, self.z_line, self.cut_line, self.marker):
             self.view_box.addItem(graphic)
+        self.scale_bar = ScaleBar(self.view_box)
         self.title = QLabel()
         self.title.setStyleSheet("color: #d8d8d8; background: #1e1e1e; padding: 2px 6px;")
         layout = QVBoxLayout(self)
@@ -210,6 +212,7 @@ class PlaneView(QWidget):
             self.title.setText(TITLES[self.axis])
             return
         self.slicer = OrthoSlicer(item.tomogram)
+        self.scale_bar.set_voxel_size(item.tomogram.voxel_size)
         item.z_changed.connect(self._moved)
         item.cuts_changed.connect(self._moved)
         item.annotation.mask_changed.connect(self._mask_changed)

@@ -17,6 +17,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSpinBox, QVBoxLayou
 
 from ais_qt.models.display import SliceRenderer
 from ais_qt.models.session import OpenTomogram, Session
+from ais_qt.views.overview import Overview
+from ais_qt.views.scale_bar import ScaleBar
 
 # mouseRateLimit 0: every mouse move reaches the brush, so fast strokes keep their curves
 # (pyqtgraph's default drops moves closer than 10 ms; Qt already merges moves when we are busy).
@@ -108,6 +110,8 @@ class SliceView(QWidget):
         layout.addWidget(self.graphics, 1)
         layout.addLayout(row)
 
+        self.scale_bar = ScaleBar(self.view_box)
+        self.overview = Overview(self)
         self.actions = self._make_actions()
         self.slider.valueChanged.connect(self._set_z)
         self.spin.valueChanged.connect(self._set_z)
@@ -145,17 +149,21 @@ class SliceView(QWidget):
         if self.item is not None:
             self.item.z_changed.disconnect(self._on_z)
             self.item.display.events.all.disconnect(self._on_display)
+            self.item.tomogram.voxel_size_changed.disconnect(self.scale_bar.set_voxel_size)
             if item is None or item.tomogram is not self.item.tomogram:
                 self.renderer.forget(self.item.tomogram)
         self.item = item
         self.placeholder.setVisible(item is None)
+        self.scale_bar.set_voxel_size(item.tomogram.voxel_size if item is not None else None)
         if item is None:
             self.image_item.clear()
+            self.overview.set_image(None, (0, 1), (1, 1))
             self._configure_range(0)
             self.view_box.setRange(QRectF(-1, -1, 2, 2))
             return
         item.z_changed.connect(self._on_z)
         item.display.events.all.connect(self._on_display)
+        item.tomogram.voxel_size_changed.connect(self.scale_bar.set_voxel_size)
         self._configure_range(item.tomogram.shape[0])
         self._on_z(item.z)
         self.fit()
@@ -198,6 +206,7 @@ class SliceView(QWidget):
         self.image_item.setImage(image, levels=levels, autoLevels=False)
         b = display.binning
         self.image_item.setRect(QRectF(0, 0, image.shape[1] * b, image.shape[0] * b))
+        self.overview.set_image(image, levels, item.annotation.slice_shape)
         self.levels_shown.emit(*levels)
 
     def fit(self) -> None:

@@ -261,14 +261,36 @@ class TrainingPanel(QWidget):
         self.status.setText(f"Training {arch.title} for {training_set.metadata['feature']}…")
         self.training.train(self.settings())
 
+    def retrain(self, fresh: bool = False) -> None:
+        """Ctrl+T: the active feature's network again from all its boxes, continuing from its
+        weights (Ctrl+Shift+T: from scratch), with this panel's settings."""
+        feature = self.session.features.active
+        if feature is None:
+            self._failed("Select the feature to retrain (1-9 or Tab).")
+            return
+        if self.training.running:
+            self._failed("Training is already running; stop it first.")
+            return
+        self.feature.setCurrentIndex(self.feature.findText(feature.name))
+        self._batches, self._epochs = [], []
+        self._redraw()
+        existing = self.session.networks.for_feature(feature.name)
+        how = "from scratch" if fresh or existing is None else "from its current weights"
+        self.status.setStyleSheet("")
+        self.status.setText(f"Retraining {feature.name} {how} on all its boxes…")
+        self.training.retrain(self.options(), self.settings(), fresh)
+
     # ------------------------------------------------------------ feedback
     def _show_set(self, training_set: TrainingSet) -> None:
+        self._batches_per_epoch = max(1, int(np.ceil(len(training_set) * (1 - self.validation.value())
+                                                     / self.batch_size.value())))
         self.set_summary.setText(training_set.summary())
         grid = np.ascontiguousarray(training_set.preview(count=16, columns=8))
         h, w, _ = grid.shape
         image = QImage(grid.data, w, h, 3 * w, QImage.Format_RGB888).copy()
         self.preview.setPixmap(QPixmap.fromImage(image).scaledToWidth(min(w * 2, 300), Qt.SmoothTransformation))
-        self.status.setText("Training set ready.")
+        if not self.training.running:
+            self.status.setText("Training set ready.")
         feature = training_set.metadata["feature"]
         if self.feature.findText(feature) >= 0:
             self.feature.setCurrentIndex(self.feature.findText(feature))
@@ -298,6 +320,7 @@ class TrainingPanel(QWidget):
     def _trained(self, network) -> None:
         info = network.info
         stopped = " (stopped early; best weights kept)" if info.training.get("stopped_early") else ""
+        stopped += ", continuing from its earlier weights" if info.training.get("continued") else ""
         device = f" on {info.training['device']}" if info.training.get("device") else ""
         self.status.setText(f"Trained {info.architecture_title} for {info.feature} in "
                             f"{info.training.get('seconds', 0):.0f} s{device}{stopped}. {result_text(info)} "

@@ -1,0 +1,31 @@
+"""Correct-and-retrain on the built-in sample: two rounds beat the first network with less painting.
+
+bench/correct_retrain.py runs the same protocol at the default training settings (numbers in the
+README); here a light network and short training keep the test quick.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from ais_qt.models.training import TrainSettings
+
+
+def load_bench():
+    path = Path(__file__).parents[1] / "bench" / "correct_retrain.py"
+    spec = importlib.util.spec_from_file_location("bench_correct_retrain", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_two_rounds_of_accept_correct_retrain_beat_the_first_network_with_less_painting():
+    bench = load_bench()
+    settings = TrainSettings("unet_light", auto_steps=200, fine_tune_steps=100, seed=3)
+    result = bench.simulate("Membrane", settings, scored_every=6)
+    first, *later = result["rounds"]
+    assert all(r["continued"] for r in later) and not first["continued"]
+    assert later[-1]["dice"] > first["dice"] + 0.02, result
+    painted, scratch = sum(r["painted"] for r in later), sum(r["from_scratch"] for r in later)
+    assert painted < 0.8 * scratch, result
