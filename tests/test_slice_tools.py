@@ -176,3 +176,19 @@ def test_accept_prediction_in_every_box_of_the_slice(session, editor):
     probabilities = np.full((80, 100), 0.8, np.float32)
     assert editor.accept_prediction(item, 30, probabilities, 0.5) == 2
     assert item.annotation.mask(fid, 30).sum() == 2 * 64 * 64 - 64 * 28  # two boxes, overlapping by 28 columns
+
+
+def test_disagreement_inside_boxes_and_unsure_outside():
+    from ais_qt.models.disagreement import ANNOTATION_ONLY, NETWORK_ONLY, UNSURE, disagreement
+
+    p = np.zeros((20, 20), np.float32)
+    p[2:6, 2:6] = 0.9  # found
+    p[15:18, 15:18] = 0.55  # unsure, outside the boxes
+    annotated = np.zeros((20, 20), bool)
+    annotated[4:8, 4:8] = True
+    boxed = np.zeros((20, 20), bool)
+    boxed[:10, :10] = True
+    d = disagreement(p, 0.5, annotated, boxed)
+    assert d.network_only == 16 - 4 and d.annotation_only == 16 - 4 and d.boxed == 100
+    assert (d.codes == NETWORK_ONLY).sum() == 12 and (d.codes == ANNOTATION_ONLY).sum() == 12
+    assert (d.codes == UNSURE).sum() == 9 and d.fraction == 0.24 and "24.0%" in d.summary()

@@ -30,9 +30,9 @@ class Disagreement:
 
     def summary(self) -> str:
         if not self.boxed:
-            return "no boxes on this slice: yellow shows where the network is unsure"
+            return "no boxes on this slice: white shows where the network is unsure"
         return (f"{100 * self.fraction:.1f}% of the boxes disagree: {self.network_only} px found by the network "
-                f"only (magenta), {self.annotation_only} px annotated only (cyan); yellow: unsure outside the boxes")
+                f"only (magenta), {self.annotation_only} px annotated only (cyan); white: unsure outside the boxes")
 
 
 def boxes_mask(annotation, z: int) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Key D: where the active feature's network and its annotation disagree on the slice on screen.
 
 Magenta: the network marks it, the annotation does not (inside the boxes); cyan: annotated, missed
-by the network; yellow: outside the boxes, where the network is unsure. The status bar says how
+by the network; white: outside the boxes, where the network is unsure. The status bar says how
 much of the boxes disagree.
 """
 
@@ -15,7 +15,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from ais_qt.controllers.tasks import coalescing_timer
 from ais_qt.models.disagreement import ANNOTATION_ONLY, NETWORK_ONLY, UNSURE, boxes_mask, disagreement
 
-COLOURS = {NETWORK_ONLY: (230, 50, 220, 200), ANNOTATION_ONLY: (40, 220, 230, 200), UNSURE: (240, 220, 40, 110)}
+COLOURS = {NETWORK_ONLY: (230, 50, 220, 200), ANNOTATION_ONLY: (40, 220, 230, 200), UNSURE: (255, 255, 255, 110)}
 
 
 class DisagreementLayer(QObject):

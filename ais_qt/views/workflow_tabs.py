@@ -15,7 +15,11 @@ from ais_qt.views.pick_tab import PickTab
 NAVIGATION_HELP = ("<b>Keys</b> (F1 lists all)<br>Wheel, Up/Down, W/S: slice · PageUp/Down: ten · "
                    "Shift+wheel: zoom · middle drag: pan · Home: fit<br>"
                    "Left drag: paint · right drag: erase · [ ]: brush size · E: erase mode · F: fill · "
-                   "L: lasso · B: box · Delete: remove box · 1-9, Tab: feature · Ctrl+Z: undo")
+                   "L: lasso · B: box · Delete: remove box · 1-9, Tab: feature · Ctrl+Z: undo<br>"
+                   "I: interpolate from the slice drawn before · A / Shift+A: accept the network's prediction "
+                   "in the box / all boxes · Ctrl+T: retrain · D: disagreement<br>"
+                   "O: side views (click there, or Ctrl+click here, to move them) · M: ruler (twice) · "
+                   "Shift+M: clear rulers")
 
 class WorkflowTabs(QTabWidget):
     def __init__(self, editor: Editor, training, queue, parent=None):
