@@ -80,3 +80,31 @@ def test_queue_runs_on_a_dask_scheduler_chosen_in_the_tab(qtbot, window, tmp_pat
     assert network.path is None  # saved for the workers without becoming the session's network file
     assert tab.overall.value() == 1000 and tab.start_button.isEnabled()
     tab.grab().save(str(tmp_path / "export_tab_dask.png"))
+
+
+def test_gpus_chosen_in_the_tab_run_one_worker_per_gpu(qtbot, window, tmp_path, monkeypatch):
+    """On this CPU machine the GPU workers compute on the CPU, but the path is the real one:
+    a worker per listed device, CUDA_VISIBLE_DEVICES each, outputs written, the log says where."""
+    import ais_qt.views.export_tab as export_tab
+
+    network = train(tiny_set(), TrainSettings(architecture="eman2", epochs=1, batch_size=8), ArchitectureLibrary())
+    window.controller.session.networks.add(network)
+    path = write_mrc(tmp_path / "t.mrc", np.random.default_rng(0).normal(size=(4, 48, 64)).astype(np.float32))
+    tab = window.workflow.export
+    tab.add_files([str(path)])
+    tab.folder.setText(str(tmp_path / "out"))
+    tab.where.setCurrentIndex(tab.where.findData("gpus"))
+    assert tab.scheduler.isEnabled() and tab.scheduler.text() == "0"
+    monkeypatch.setattr(export_tab, "gpus_present", lambda: False)
+    qtbot.mouseClick(tab.start_button, Qt.LeftButton)
+    assert not window.queue.running and "No GPU is visible" in tab.log.toPlainText()
+    monkeypatch.setattr(export_tab, "gpus_present", lambda: True)
+    tab.scheduler.setText("0,x")
+    qtbot.mouseClick(tab.start_button, Qt.LeftButton)
+    assert not window.queue.running and "GPUs 0,x: give the GPU numbers" in tab.log.toPlainText()
+    tab.scheduler.setText("0")
+    qtbot.mouseClick(tab.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not window.queue.running, timeout=120000)
+    log = tab.log.toPlainText()
+    assert "on this computer's GPU 0" in log and "1 of 1 tomograms segmented" in log, log
+    assert Tomogram.open(tmp_path / "out" / "t__Membrane.mrc").shape == (4, 48, 64)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from ais_qt.models.errors import AisError
 from ais_qt.models.particle_io import pick_to_file
 from ais_qt.models.segmentation import segment_volume
 from ais_qt.models.volume_writer import DEFAULT_DTYPE
@@ -39,11 +40,19 @@ class BatchQueue(QObject):
         return self.task is not None
 
     def segment(self, tomograms, networks, folder, graph=None, overwrite: bool = False,
-                dtype: str = DEFAULT_DTYPE, scheduler: str | None = None) -> None:
-        """Segment on this computer, or (``scheduler``: a Dask address) one task per tomogram there."""
+                dtype: str = DEFAULT_DTYPE, scheduler: str | None = None, gpus: str | None = None) -> None:
+        """Segment on this computer, one tomogram after another; or one task per tomogram on the Dask
+        scheduler at ``scheduler``, or on this computer's GPUs (``gpus``: "0,1", one worker each)."""
         networks, library = list(networks), self.library_source()
-        if scheduler:
-            self.run_on_scheduler(scheduler, tomograms, networks, folder, graph, overwrite, dtype)
+        if scheduler or gpus:
+            from ais_qt.models.cluster import ClusterSpec
+
+            try:
+                spec = ClusterSpec.for_gpus(gpus) if gpus else ClusterSpec.parse(scheduler)
+            except AisError as e:
+                self.log.emit(str(e).replace("--gpu ", "GPUs "))
+                return
+            self.run_on_cluster(spec, tomograms, networks, folder, graph, overwrite, dtype)
             return
 
         def work(path, progress):
@@ -74,23 +83,25 @@ class BatchQueue(QObject):
         self.running_changed.emit(True)
         self._next()
 
-    def run_on_scheduler(self, address: str, tomograms, networks, folder, graph, overwrite: bool, dtype: str) -> None:
-        """All tomograms as tasks on the Dask scheduler at ``address``: the networks and graph are saved
-        where the workers can read them (the output folder), progress is tomograms done."""
+    def run_on_cluster(self, spec, tomograms, networks, folder, graph, overwrite: bool, dtype: str) -> None:
+        """All tomograms as tasks on a Dask cluster (models/cluster.py ClusterSpec: a scheduler's
+        address, or this computer's GPUs): the networks and graph are saved where the workers can
+        read them (the output folder), progress is tomograms done."""
         if self.running:
             return
-        from ais_qt.models.cluster import ClusterSpec, connect, run_tasks, segment_task, shared_inputs
+        from ais_qt.models.cluster import connect, run_tasks, segment_task, shared_inputs
 
-        spec = ClusterSpec.parse(address)
+        where = (f"the Dask scheduler {spec.address}" if spec.kind == "address"
+                 else f"this computer's GPU {','.join(spec.gpus)}")
         total = len(tomograms)
         self.jobs, self.index, self.failures, self.cancelled = [Path(p) for p in tomograms], 0, 0, False
         self.verb, self.done_word, self.started = "Segment", "tomograms segmented", time.perf_counter()
 
         def work(progress):
             models, interactions = shared_inputs(networks, graph, folder)
-            progress.report(0.0, f"connecting to {address}")
+            progress.report(0.0, f"starting on {where}")
             with connect(spec) as client:
-                progress.event(f"Connected to the Dask scheduler {address}")
+                progress.event(f"Connected to {where}")
 
                 def report(done, _total, rate, outcome):
                     progress.event(outcome)
@@ -101,10 +112,10 @@ class BatchQueue(QObject):
                                                                dtype=dtype), report, lambda: progress.cancelled)
 
         self.log.emit(f"Segmenting {total} tomograms with {', '.join(n.info.feature for n in networks)} into "
-                      f"{folder} on the Dask scheduler {address}")
+                      f"{folder} on {where}")
         self.running_changed.emit(True)
         self.task = self.sessions.runner.start(
-            work, f"Segment on {address}", progress=self._cluster_progress, event=self._cluster_event,
+            work, f"Segment on {where}", progress=self._cluster_progress, event=self._cluster_event,
             failed=self._job_failed, cancelled=lambda: self.log.emit("cancelled"), done=self._cluster_done)
 
     def _cluster_progress(self, fraction: float, message: str) -> None:

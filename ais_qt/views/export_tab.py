@@ -18,6 +18,12 @@ DTYPE_CHOICES = (("uint16", "0–255, 16-bit: read the same by every tool"),
 from ais_qt.views.queue_progress import QueueProgress
 
 
+def gpus_present() -> bool:
+    from ais_qt.models.backend import has_gpu
+
+    return has_gpu()
+
+
 def _checkable(text: str, data, checked: bool = True) -> QListWidgetItem:
     item = QListWidgetItem(text)
     item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
@@ -52,9 +58,12 @@ class ExportTab(QWidget):
         self.where = QComboBox()
         self.where.addItem("This computer", "")
         self.where.addItem("A Dask scheduler", "dask")
+        self.where.addItem("This computer's GPUs", "gpus")
         self.where.setToolTip("This computer: one tomogram after another, here.\nA Dask scheduler: one task per "
                               "tomogram on a running cluster (ais-qt segment --cluster for a local or SLURM one);\n"
-                              "its workers must see the tomograms and the output folder at the same paths.")
+                              "its workers must see the tomograms and the output folder at the same paths.\n"
+                              "This computer's GPUs: one worker per GPU listed (e.g. 0,1 as nvidia-smi numbers "
+                              "them), as ais-qt segment --gpu does.")
         self.scheduler = QLineEdit()
         self.scheduler.setPlaceholderText("tcp://host:8786")
         self.start_button = QPushButton("Segment")
@@ -91,7 +100,7 @@ class ExportTab(QWidget):
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(queue.cancel)
         queue.running_changed.connect(self._running)
-        self.where.currentIndexChanged.connect(lambda: self.scheduler.setEnabled(bool(self.where.currentData())))
+        self.where.currentIndexChanged.connect(self._where_changed)
         self.scheduler.setEnabled(False)
         session.added.connect(self._tomogram_opened)
         session.networks.added.connect(self._fill_networks)
@@ -132,19 +141,33 @@ class ExportTab(QWidget):
         """Where segmentations go (and where the Pick and Render tabs look for them)."""
         return self.folder.text().strip()
 
+    def _where_changed(self, *_):
+        where = self.where.currentData()
+        self.scheduler.setEnabled(bool(where))
+        self.scheduler.setPlaceholderText("0,1" if where == "gpus" else "tcp://host:8786")
+        if where == "gpus" and not self.scheduler.text().strip():
+            self.scheduler.setText("0")
+        elif where == "dask" and "://" not in self.scheduler.text():
+            self.scheduler.clear()
+
     def start(self) -> None:
         tomograms, networks = _ticked(self.tomograms), _ticked(self.networks)
         if not tomograms or not networks:
             self.log.appendPlainText("Tick at least one tomogram and one trained network.")
             return
         graph = self.session.interactions if self.interactions.isChecked() else None
-        scheduler = self.scheduler.text().strip() if self.where.currentData() else None
-        if scheduler is not None and "://" not in scheduler:
+        where, text = self.where.currentData(), self.scheduler.text().strip()
+        if where == "dask" and "://" not in text:
             self.log.appendPlainText("Give the Dask scheduler's address, e.g. tcp://host:8786 (what "
                                      "`dask scheduler` prints when it starts).")
             return
+        if where == "gpus" and not gpus_present():
+            self.log.appendPlainText("No GPU is visible to TensorFlow on this computer (a CUDA build is needed: "
+                                     "pip install \"ais-qt[gpu]\"); segment on this computer instead.")
+            return
         self.queue.segment(tomograms, networks, self.output_folder(), graph, self.overwrite.isChecked(),
-                           self.dtype.currentData(), scheduler)
+                           self.dtype.currentData(), text if where == "dask" else None,
+                           gpus=text if where == "gpus" else None)
 
     def _running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
