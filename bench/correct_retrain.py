@@ -105,7 +105,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     result = simulate(args.feature, seed=args.seed)
-    print(f"| round | slice | voxels painted | painting from scratch | Dice on unseen slices | train s |")
+    print("| round | slice | voxels painted | painting from scratch | Dice on unseen slices | train s |")
     print("|---|---|---|---|---|---|")
     for k, r in enumerate(result["rounds"]):
         how = "annotate, train" if k == 0 else "accept, correct, retrain"

@@ -62,6 +62,14 @@ class MaskOverlay(QGraphicsObject):
         self.setVisible(visible)
 
 
+def box_pen(colour: QColor, positive: bool) -> QPen:
+    """A training box's outline: solid when it holds its feature (positive), dashed when empty."""
+    pen = QPen(colour, 2)
+    pen.setCosmetic(True)
+    pen.setStyle(Qt.SolidLine if positive else Qt.DashLine)
+    return pen
+
+
 class BoxesItem(QGraphicsObject):
     """The training boxes of the current slice: solid when they hold their feature's annotation
     (positive examples), dashed when empty (negatives for that feature)."""
@@ -88,10 +96,7 @@ class BoxesItem(QGraphicsObject):
 
     def paint(self, painter, option, widget=None):
         for box, colour, positive in self.entries:
-            pen = QPen(colour, 2)
-            pen.setCosmetic(True)
-            pen.setStyle(Qt.SolidLine if positive else Qt.DashLine)
-            painter.setPen(pen)
+            painter.setPen(box_pen(colour, positive))
             y0, y1, x0, x1 = box.rect
             painter.drawRect(QRectF(x0, y0, x1 - x0, y1 - y0))
 

@@ -15,16 +15,16 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QKeySequence, QPen
+from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import QGraphicsObject, QLabel, QVBoxLayout, QWidget
 
 from ais_qt.controllers.tasks import coalescing_timer
 from ais_qt.models.display import percentile_levels, prepare_slice
 from ais_qt.models.orthoslices import OrthoSlicer, annotation_plane, boxes_on_plane
-from ais_qt.views.overlays import BrushCursor
+from ais_qt.views.overlays import BrushCursor, box_pen
 from ais_qt.views.prediction_layer import PREDICTION_OPACITY
 from ais_qt.views.scale_bar import ScaleBar
-from ais_qt.views.slice_view import WHEEL_STEP
+from ais_qt.views.slice_view import WHEEL_STEP, navigation_actions
 
 TITLES = {"xz": "XZ", "yz": "YZ"}
 
@@ -48,10 +48,7 @@ class PlaneBoxes(QGraphicsObject):
 
     def paint(self, painter, option, widget=None):
         for rect, colour, positive in self.entries:
-            pen = QPen(colour, 2)
-            pen.setCosmetic(True)
-            pen.setStyle(Qt.SolidLine if positive else Qt.DashLine)
-            painter.setPen(pen)
+            painter.setPen(box_pen(colour, positive))
             painter.drawRect(rect)
 
 
@@ -170,22 +167,9 @@ class PlaneView(QWidget):
     # ------------------------------------------------------------------ keys
     def _make_actions(self) -> list[QAction]:
         name = TITLES[self.axis]
-        specs = [(f"Move {name} view forward", ("Up", "W"), 1), (f"Move {name} view back", ("Down", "S"), -1),
-                 (f"Move {name} view 10 forward", ("PgUp",), 10), (f"Move {name} view 10 back", ("PgDown",), -10)]
-        actions = []
-        for text, keys, delta in specs:
-            action = QAction(text, self)
-            action.setShortcuts([QKeySequence(k) for k in keys])
-            action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
-            action.triggered.connect(lambda _=False, d=delta: self.step(d))
-            actions.append(action)
-        fit = QAction(f"Fit {name} view", self)
-        fit.setShortcuts([QKeySequence("Home"), QKeySequence("R")])
-        fit.setShortcutContext(Qt.WidgetWithChildrenShortcut)
-        fit.triggered.connect(self.fit)
-        actions.append(fit)
-        self.addActions(actions)
-        return actions
+        return navigation_actions(self, (f"Move {name} view forward", f"Move {name} view back",
+                                         f"Move {name} view 10 forward", f"Move {name} view 10 back",
+                                         f"Fit {name} view"), self.step, self.fit)
 
     def enterEvent(self, event):
         self.graphics.setFocus(Qt.MouseFocusReason)

@@ -27,6 +27,25 @@ pg.setConfigOptions(imageAxisOrder="row-major", antialias=False, mouseRateLimit=
 WHEEL_STEP = 120  # one notch of a standard mouse wheel
 
 
+def navigation_actions(widget, texts: tuple[str, ...], step, fit) -> list[QAction]:
+    """The browsing keys of a view, active while the mouse is over it: Up/W and Down/S step by one,
+    PageUp/PageDown by ten, Home/R fit. ``texts``: the four steps' and the fit's names."""
+    actions = []
+    for text, keys, delta in zip(texts, (("Up", "W"), ("Down", "S"), ("PgUp",), ("PgDown",)), (1, -1, 10, -10)):
+        action = QAction(text, widget)
+        action.setShortcuts([QKeySequence(k) for k in keys])
+        action.triggered.connect(lambda _=False, d=delta: step(d))
+        actions.append(action)
+    reset = QAction(texts[4], widget)
+    reset.setShortcuts([QKeySequence("Home"), QKeySequence("R")])
+    reset.triggered.connect(fit)
+    actions.append(reset)
+    for action in actions:
+        action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+    widget.addActions(actions)
+    return actions
+
+
 class SliceViewBox(pg.ViewBox):
     """A ViewBox whose plain wheel moves through slices; Shift+wheel keeps pyqtgraph's zoom.
 
@@ -122,22 +141,8 @@ class SliceView(QWidget):
 
     # ------------------------------------------------------------------ actions
     def _make_actions(self) -> list[QAction]:
-        specs = [("Next slice", ("Up", "W"), 1), ("Previous slice", ("Down", "S"), -1),
-                 ("Forward 10 slices", ("PgUp",), 10), ("Back 10 slices", ("PgDown",), -10)]
-        actions = []
-        for text, keys, delta in specs:
-            action = QAction(text, self)
-            action.setShortcuts([QKeySequence(k) for k in keys])
-            action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
-            action.triggered.connect(lambda _=False, d=delta: self._step(d))
-            actions.append(action)
-        reset = QAction("Fit slice in view", self)
-        reset.setShortcuts([QKeySequence("Home"), QKeySequence("R")])
-        reset.setShortcutContext(Qt.WidgetWithChildrenShortcut)
-        reset.triggered.connect(self.fit)
-        actions.append(reset)
-        self.addActions(actions)
-        return actions
+        return navigation_actions(self, ("Next slice", "Previous slice", "Forward 10 slices", "Back 10 slices",
+                                         "Fit slice in view"), self._step, self.fit)
 
     def enterEvent(self, event):
         # Keys browse the slice under the mouse, without a click first.
