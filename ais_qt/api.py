@@ -17,8 +17,8 @@ from pathlib import Path
 
 from ais_qt.models.errors import AisError
 from ais_qt.models.progress import Progress
-from ais_qt.models.tomogram import Tomogram
-from ais_qt.models.volume_writer import DEFAULT_DTYPE
+from ais_qt.models.volumes.tomogram import Tomogram
+from ais_qt.models.volumes.volume_writer import DEFAULT_DTYPE
 
 __all__ = ["AisError", "Tomogram", "open_tomogram", "load_network", "segment", "pick", "train", "export_for_ais"]
 
@@ -35,8 +35,8 @@ def open_tomogram(path: str | os.PathLike, voxel_size: float | None = None) -> T
 
 def load_network(path: str | os.PathLike, plugins: str | os.PathLike | None = None):
     """An Ais-Qt network (.aisnet) or an original Ais model (.scnm)."""
-    from ais_qt.models.architectures import ArchitectureLibrary
-    from ais_qt.models.network import Network
+    from ais_qt.models.learning.architectures import ArchitectureLibrary
+    from ais_qt.models.learning.network import Network
 
     return Network.load(path, ArchitectureLibrary(plugins))
 
@@ -46,8 +46,8 @@ def segment(tomogram: str | os.PathLike, networks: Sequence, out: str | os.PathL
             voxel_size: float | None = None, progress: ProgressCallback | None = None) -> list[Path]:
     """Segment one tomogram with networks (from load_network); ``interactions`` is a graph file (.json)
     or an InteractionGraph. Returns the output paths, ``<tomogram>__<feature>.mrc`` in ``out``."""
-    from ais_qt.models.interactions import InteractionGraph
-    from ais_qt.models.segmentation import segment_volume
+    from ais_qt.models.learning.interactions import InteractionGraph
+    from ais_qt.models.learning.segmentation import segment_volume
 
     if interactions is not None and not isinstance(interactions, InteractionGraph):
         interactions = InteractionGraph.load(interactions)
@@ -61,8 +61,8 @@ def pick(segmentation: str | os.PathLike, threshold: float = 128, min_volume: st
     """Particles (``zyx`` centres in voxels, ``weight``, ``volume``) in a segmented volume, as `ais-qt pick`
     finds them; ``min_volume`` in nm³, or voxels with a "vx" suffix. With ``out``, also writes the
     coordinate file there (fmt: star, tsv, tbl or copick) and returns (particles, path)."""
-    from ais_qt.models.particle_io import Context, output_path, write
-    from ais_qt.models.picking import PickSettings, parse_volume, pick_file
+    from ais_qt.models.formats.particle_io import Context, output_path, write
+    from ais_qt.models.particles.picking import PickSettings, parse_volume, pick_file
 
     amount, unit = parse_volume(str(min_volume))
     settings = PickSettings(threshold, amount, unit, min_spacing_nm)
@@ -81,8 +81,8 @@ def train(tomogram: str | os.PathLike, labels: str | os.PathLike, label_value: i
     """Train a network at the defaults (as `ais-qt train`) from a label volume: the feature is where
     ``labels`` equals ``label_value`` (or any of several values) on ``slices`` (default: labelled
     ones). Keyword ``settings`` change models.training.TrainSettings fields (e.g. epochs=5)."""
-    from ais_qt.models.train_from_labels import train_from_labels
-    from ais_qt.models.training import TrainSettings
+    from ais_qt.models.learning.train_from_labels import train_from_labels
+    from ais_qt.models.learning.training import TrainSettings
 
     values = [label_value] if isinstance(label_value, int) else list(label_value)
     _, network = train_from_labels(tomogram, labels, values, out, list(slices) if slices else None, feature=feature,
@@ -92,6 +92,6 @@ def train(tomogram: str | os.PathLike, labels: str | os.PathLike, label_value: i
 
 def export_for_ais(network, path: str | os.PathLike) -> Path:
     """Write a network as an .scnm that the original Ais (1.2) loads."""
-    from ais_qt.models.ais_models import save_scnm
+    from ais_qt.models.formats.ais_models import save_scnm
 
     return save_scnm(network, path)

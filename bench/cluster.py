@@ -23,9 +23,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from segment import make_network, write_volume  # noqa: E402
 
-from ais_qt.models.architectures import ArchitectureLibrary  # noqa: E402
+from ais_qt.models.learning.architectures import ArchitectureLibrary  # noqa: E402
 from ais_qt.models.cluster import cached_network, local_layout, run_tasks, segment_task, thread_env  # noqa: E402
-from ais_qt.models.segmentation import segment_volume  # noqa: E402
+from ais_qt.models.learning.segmentation import segment_volume  # noqa: E402
 
 
 def _load_seconds(model: str) -> float:

@@ -18,15 +18,15 @@ import time
 
 import numpy as np
 
-from ais_qt.models.architectures import ArchitectureLibrary
-from ais_qt.models.editing import Editor
-from ais_qt.models.inference import SlicePredictor, slice_statistics
-from ais_qt.models.sample import ensure_sample, sample_paths
+from ais_qt.models.learning.architectures import ArchitectureLibrary
+from ais_qt.models.annotation.editing import Editor
+from ais_qt.models.learning.inference import SlicePredictor, slice_statistics
+from ais_qt.models.volumes.sample import ensure_sample, sample_paths
 from ais_qt.models.session import Session
-from ais_qt.models.tomogram import Tomogram
-from ais_qt.models.train_from_labels import grid_centres
-from ais_qt.models.training import TrainSettings, train
-from ais_qt.models.training_set import TrainingSetOptions, build_training_set
+from ais_qt.models.volumes.tomogram import Tomogram
+from ais_qt.models.learning.train_from_labels import grid_centres
+from ais_qt.models.learning.training import TrainSettings, train
+from ais_qt.models.learning.training_set import TrainingSetOptions, build_training_set
 
 LABELS = {"Membrane": 1, "Microtubule": 2, "Ribosome": 4}
 GAP = 3

@@ -38,9 +38,9 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from ais_qt.models.filaments import FilamentPicks, FilamentSettings, closed, filled, pick_filaments_file
-from ais_qt.models.orientations import z_axis
-from ais_qt.models.tomogram import Tomogram
+from ais_qt.models.particles.filaments import FilamentPicks, FilamentSettings, closed, filled, pick_filaments_file
+from ais_qt.models.particles.orientations import z_axis
+from ais_qt.models.volumes.tomogram import Tomogram
 
 HERE = Path(__file__).resolve().parent
 SHARED = Path(os.environ.get("AIS_QT_SHARED_DATA", HERE.parents[1] / "shared" / "data")) / "synthetic_mixed_10A"

@@ -18,13 +18,13 @@ EPOCHS = {"gpu": 4, "cpu": 1}  # the CPU trains one epoch: its tiles/s is all th
 
 
 def child(device: str, folder: str, model: str | None) -> None:
-    from ais_qt.models.architectures import ArchitectureLibrary
+    from ais_qt.models.learning.architectures import ArchitectureLibrary
     from ais_qt.models.backend import device_description
-    from ais_qt.models.network import Network
-    from ais_qt.models.sample import ensure_sample, sample_paths
-    from ais_qt.models.segmentation import segment_volume
-    from ais_qt.models.train_from_labels import train_from_labels
-    from ais_qt.models.training import TrainSettings
+    from ais_qt.models.learning.network import Network
+    from ais_qt.models.volumes.sample import ensure_sample, sample_paths
+    from ais_qt.models.learning.segmentation import segment_volume
+    from ais_qt.models.learning.train_from_labels import train_from_labels
+    from ais_qt.models.learning.training import TrainSettings
 
     sample = ensure_sample()
     labels = sample_paths()["labels"]

@@ -28,10 +28,10 @@ def child(engine: str, size: int, cache: str, model: str) -> None:
     os.environ["AIS_QT_CACHE_DIR"] = cache
     import numpy as np
 
-    from ais_qt.models.architectures import ArchitectureLibrary
-    from ais_qt.models.engine import Engine
-    from ais_qt.models.inference import SlicePredictor
-    from ais_qt.models.network import Network
+    from ais_qt.models.learning.architectures import ArchitectureLibrary
+    from ais_qt.models.learning.engine import Engine
+    from ais_qt.models.learning.inference import SlicePredictor
+    from ais_qt.models.learning.network import Network
 
     network = Network.load(model, ArchitectureLibrary())
     image = np.random.default_rng(0).normal(size=(size, size)).astype(np.float32)
@@ -62,7 +62,7 @@ def main() -> None:
         sys.path.insert(0, str(HERE))
         from segment import make_network
 
-        from ais_qt.models.architectures import ArchitectureLibrary
+        from ais_qt.models.learning.architectures import ArchitectureLibrary
 
         model = str(make_network(ArchitectureLibrary(), {}).save(Path(caches) / "unet.aisnet"))
         for repeat in range(args.repeats):

@@ -16,8 +16,8 @@ from pathlib import Path
 import mrcfile
 import numpy as np
 
-from ais_qt.models.display import DisplaySettings, SliceRenderer
-from ais_qt.models.tomogram import Tomogram
+from ais_qt.models.volumes.display import DisplaySettings, SliceRenderer
+from ais_qt.models.volumes.tomogram import Tomogram
 
 
 def write_volume(path: Path, gib: float) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 import mrcfile
 import numpy as np
 
-from ais_qt.models.picking import count_matches
+from ais_qt.models.particles.picking import count_matches
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -58,7 +58,7 @@ def make_segmentation(path: Path, shape: tuple, seed: int = 0) -> int:
 
 
 def ours(path: str, out: str) -> None:
-    from ais_qt.models.picking import PickSettings, pick_file
+    from ais_qt.models.particles.picking import PickSettings, pick_file
 
     settings = PickSettings(THRESHOLD, MIN_SIZE_NM3, "nm3", MIN_SPACING_NM)
     started = time.perf_counter()

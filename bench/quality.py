@@ -42,12 +42,12 @@ import mrcfile
 import numpy as np
 from scipy import ndimage
 
-from ais_qt.models.sample import ensure_sample, sample_paths
-from ais_qt.models.segmentation import segment_volume
-from ais_qt.models.tomogram import Tomogram
-from ais_qt.models.train_from_labels import train_from_labels
-from ais_qt.models.training import TrainSettings
-from ais_qt.models.training_set import TrainingSetOptions
+from ais_qt.models.volumes.sample import ensure_sample, sample_paths
+from ais_qt.models.learning.segmentation import segment_volume
+from ais_qt.models.volumes.tomogram import Tomogram
+from ais_qt.models.learning.train_from_labels import train_from_labels
+from ais_qt.models.learning.training import TrainSettings
+from ais_qt.models.learning.training_set import TrainingSetOptions
 
 HERE = Path(__file__).resolve().parent
 SHARED = Path(os.environ.get("AIS_QT_SHARED_DATA", HERE.parents[1] / "shared" / "data")) / "synthetic_mixed_10A"

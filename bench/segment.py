@@ -26,10 +26,10 @@ from pathlib import Path
 import mrcfile
 import numpy as np
 
-from ais_qt.models.architectures import ArchitectureLibrary
-from ais_qt.models.inference import DEFAULT_TILE
-from ais_qt.models.network import Network, new_info
-from ais_qt.models.segmentation import segment_volume
+from ais_qt.models.learning.architectures import ArchitectureLibrary
+from ais_qt.models.learning.inference import DEFAULT_TILE
+from ais_qt.models.learning.network import Network, new_info
+from ais_qt.models.learning.segmentation import segment_volume
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

@@ -19,8 +19,8 @@ from pathlib import Path
 import mrcfile
 import numpy as np
 
-from ais_qt.models.orthoslices import OrthoSlicer
-from ais_qt.models.tomogram import Tomogram
+from ais_qt.models.volumes.orthoslices import OrthoSlicer
+from ais_qt.models.volumes.tomogram import Tomogram
 
 
 def drop_caches() -> bool:

@@ -57,7 +57,7 @@ def ours(app, window, points) -> list[float]:
 
 def naive(app, window, points, radius) -> list[float]:
     """Same strokes, but the whole 1024 x 1024 RGBA overlay goes to an ImageItem on every move."""
-    from ais_qt.models.painting import stamp_segment
+    from ais_qt.models.annotation.painting import stamp_segment
 
     mask = np.zeros((1024, 1024), bool)
     rgba = np.zeros((1024, 1024, 4), np.uint8)

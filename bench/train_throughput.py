@@ -13,8 +13,8 @@ import time
 
 import numpy as np
 
-from ais_qt.models.architectures import ArchitectureLibrary
-from ais_qt.models.training import LOSS_FUNCTIONS, TrainSettings, _optimizer
+from ais_qt.models.learning.architectures import ArchitectureLibrary
+from ais_qt.models.learning.training import LOSS_FUNCTIONS, TrainSettings, _optimizer
 
 
 def tiles_per_second(arch, x, y, epochs: int, batch: int) -> float:

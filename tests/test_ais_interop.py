@@ -20,13 +20,13 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from ais_qt.models.ais_models import load_scnm, save_scnm
-from ais_qt.models.ais_training_sets import load_scnt
-from ais_qt.models.architectures import ArchitectureLibrary
+from ais_qt.models.formats.ais_models import load_scnm, save_scnm
+from ais_qt.models.formats.ais_training_sets import load_scnt
+from ais_qt.models.learning.architectures import ArchitectureLibrary
 from ais_qt.models.errors import AisError
-from ais_qt.models.network import Network
-from ais_qt.models.segmentation import segment_volume
-from ais_qt.models.training import TrainSettings, train
+from ais_qt.models.learning.network import Network
+from ais_qt.models.learning.segmentation import segment_volume
+from ais_qt.models.learning.training import TrainSettings, train
 from tests.test_networks import tiny_set
 
 DATA = Path(__file__).parent / "data"

@@ -257,7 +257,7 @@ def test_import_and_export_labels_through_the_window(qtbot, ready, tmp_path):
     export_labels(window, str(out))
     window.controller.runner.wait()
     qtbot.waitUntil(out.exists, timeout=10000)
-    from ais_qt.models.tomogram import Tomogram
+    from ais_qt.models.volumes.tomogram import Tomogram
 
     np.testing.assert_array_equal(np.asarray(Tomogram.open(out).data), (labels == 4).astype(np.uint8))
 

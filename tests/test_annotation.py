@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ais_qt.models.annotation import Annotation, Box, clamped_box
-from ais_qt.models.editing import Editor
-from ais_qt.models.history import History
-from ais_qt.models.painting import enclosed_region, polygon_region, stamp_segment
+from ais_qt.models.annotation.annotation import Annotation, Box, clamped_box
+from ais_qt.models.annotation.editing import Editor
+from ais_qt.models.annotation.history import History
+from ais_qt.models.annotation.painting import enclosed_region, polygon_region, stamp_segment
 from ais_qt.models.session import Session
-from ais_qt.models.tomogram import Tomogram
+from ais_qt.models.volumes.tomogram import Tomogram
 
 
 @pytest.fixture
@@ -187,7 +187,7 @@ def test_history_holds_more_than_a_hundred_steps_and_tracks_saving(session, edit
 
 
 def test_history_limit_drops_oldest_and_dirty_flag():
-    from ais_qt.models.history import Command
+    from ais_qt.models.annotation.history import Command
 
     log = []
     history = History(limit=3)

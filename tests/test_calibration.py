@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from ais_qt.models.backend import keras
-from ais_qt.models.calibration import best_threshold, calibrate, dice_at
-from ais_qt.models.training import (TrainSettings, bce_dice_loss, bce_loss, dice_iou, dice_loss,
+from ais_qt.models.learning.calibration import best_threshold, calibrate, dice_at
+from ais_qt.models.learning.training import (TrainSettings, bce_dice_loss, bce_loss, dice_iou, dice_loss,
                                     emptiness_warning, result_text)
-from ais_qt.models.training_set import TrainingSet
+from ais_qt.models.learning.training_set import TrainingSet
 
 
 def test_dice_at_matches_a_direct_count():
@@ -103,7 +103,7 @@ def test_an_empty_network_is_reported_with_what_to_try():
 
 
 def test_result_text_names_the_dice_the_calibration_and_the_warning():
-    from ais_qt.models.network import NetworkInfo
+    from ais_qt.models.learning.network import NetworkInfo
 
     info = NetworkInfo("Membrane", "#ff0000", "unet", "UNet", {}, 64, metrics={"dice": 0.81, "validation_tiles": 40},
                        calibration={"found": 0.23, "shift": -1.2, "threshold": 0.5})
@@ -117,8 +117,8 @@ def test_a_network_file_from_before_calibration_loads_and_predicts_as_before(tmp
     import json
     import zipfile
 
-    from ais_qt.models.architectures import ArchitectureLibrary
-    from ais_qt.models.network import Network, NetworkInfo
+    from ais_qt.models.learning.architectures import ArchitectureLibrary
+    from ais_qt.models.learning.network import Network, NetworkInfo
 
     library = ArchitectureLibrary()
     model = library.get("unet_light").create(32, {})

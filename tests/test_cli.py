@@ -87,8 +87,8 @@ def test_train_command_from_a_label_volume(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "epoch 2/2: loss" in result.stdout and "held-back tiles at threshold" in result.stdout
     assert f"saved {out}.aisnet" in result.stdout
-    from ais_qt.models.architectures import ArchitectureLibrary
-    from ais_qt.models.network import Network
+    from ais_qt.models.learning.architectures import ArchitectureLibrary
+    from ais_qt.models.learning.network import Network
 
     network = Network.load(f"{out}.aisnet", ArchitectureLibrary())
     assert network.info.feature == "Membrane" and network.info.tile_size == 32
@@ -110,9 +110,9 @@ def test_train_command_reports_bad_input_in_one_line(tmp_path):
 
 
 def test_segment_command_with_glob_interactions_and_skip(tmp_path):
-    from ais_qt.models.architectures import ArchitectureLibrary
-    from ais_qt.models.interactions import Interaction, InteractionGraph
-    from ais_qt.models.training import TrainSettings, train
+    from ais_qt.models.learning.architectures import ArchitectureLibrary
+    from ais_qt.models.learning.interactions import Interaction, InteractionGraph
+    from ais_qt.models.learning.training import TrainSettings, train
     from tests.test_networks import tiny_set
 
     library = ArchitectureLibrary()
@@ -132,7 +132,7 @@ def test_segment_command_with_glob_interactions_and_skip(tmp_path):
     assert "2 of 2 tomograms segmented" in result.stdout
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert names == ["tomo_a__Membrane.mrc", "tomo_a__Protein.mrc", "tomo_b__Membrane.mrc", "tomo_b__Protein.mrc"]
-    from ais_qt.models.tomogram import Tomogram
+    from ais_qt.models.volumes.tomogram import Tomogram
 
     assert not np.asarray(Tomogram.open(tmp_path / "out" / "tomo_a__Protein.mrc").data).any()
     again = run_cli(*args)
@@ -168,7 +168,7 @@ def test_pick_command_batch_formats_skip_and_bad_file(tmp_path, capsys):
 
 
 def test_mesh_command_writes_a_closed_sphere_in_angstrom(tmp_path, capsys):
-    from ais_qt.models.meshes import read_obj
+    from ais_qt.models.particles.meshes import read_obj
     from tests.test_picking import ball
 
     seg = np.zeros((40, 64, 64), np.uint8)
@@ -192,7 +192,7 @@ def test_mesh_and_pick_of_a_probability_map_with_no_voxel_size_and_an_origin(tmp
     without it names the file and the flag, and Å vertices include the origin (ChimeraX overlay)."""
     import mrcfile
 
-    from ais_qt.models.meshes import read_obj
+    from ais_qt.models.particles.meshes import read_obj
     from tests.test_picking import ball
 
     seg = np.zeros((40, 64, 64), np.uint8)

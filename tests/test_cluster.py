@@ -18,7 +18,7 @@ import pytest
 from ais_qt.models.cluster import (ClusterSpec, SlurmSettings, local_layout, pick_task, run_tasks, segment_task,
                                    slurm_cluster)
 from ais_qt.models.errors import AisError
-from ais_qt.models.picking import PickSettings
+from ais_qt.models.particles.picking import PickSettings
 from tests.conftest import write_mrc
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,9 +27,9 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     """Two small networks (one feature each) and four tomograms."""
-    from ais_qt.models.architectures import ArchitectureLibrary
-    from ais_qt.models.interactions import Interaction, InteractionGraph
-    from ais_qt.models.training import TrainSettings, train
+    from ais_qt.models.learning.architectures import ArchitectureLibrary
+    from ais_qt.models.learning.interactions import Interaction, InteractionGraph
+    from ais_qt.models.learning.training import TrainSettings, train
     from tests.test_networks import tiny_set
 
     folder = tmp_path_factory.mktemp("cluster")
@@ -98,11 +98,11 @@ def test_cluster_addresses_layouts_and_slurm_configuration(tmp_path):
 def test_a_local_cluster_gives_the_single_process_outputs_voxel_for_voxel(inputs, tmp_path):
     from distributed import Client, LocalCluster
 
-    from ais_qt.models.architectures import ArchitectureLibrary
-    from ais_qt.models.interactions import InteractionGraph
-    from ais_qt.models.network import Network
-    from ais_qt.models.particle_io import pick_to_file
-    from ais_qt.models.segmentation import segment_volume
+    from ais_qt.models.learning.architectures import ArchitectureLibrary
+    from ais_qt.models.learning.interactions import InteractionGraph
+    from ais_qt.models.learning.network import Network
+    from ais_qt.models.formats.particle_io import pick_to_file
+    from ais_qt.models.learning.segmentation import segment_volume
 
     folder, models, graph, tomograms = inputs
     library = ArchitectureLibrary()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from ais_qt.models.training import TrainSettings
+from ais_qt.models.learning.training import TrainSettings
 
 
 def load_bench():

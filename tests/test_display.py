@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from ais_qt.models.display import DisplaySettings, SliceRenderer, bin_image, percentile_levels, prepare_slice
-from ais_qt.models.tomogram import Tomogram
+from ais_qt.models.volumes.display import DisplaySettings, SliceRenderer, bin_image, percentile_levels, prepare_slice
+from ais_qt.models.volumes.tomogram import Tomogram
 
 
 def test_bin_image_averages_blocks_and_drops_ragged_edge():

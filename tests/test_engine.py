@@ -1,4 +1,4 @@
-"""The CPU inference engine (models/engine.py) against its reference, the Keras model."""
+"""The CPU inference engine (models/learning/engine.py) against its reference, the Keras model."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import threading
 import numpy as np
 import pytest
 
-from ais_qt.models import engine as engine_module
-from ais_qt.models.architectures import ArchitectureLibrary
-from ais_qt.models.engine import Engine, weights_digest
-from ais_qt.models.network import Network, new_info
+from ais_qt.models.learning import engine as engine_module
+from ais_qt.models.learning.architectures import ArchitectureLibrary
+from ais_qt.models.learning.engine import Engine, weights_digest
+from ais_qt.models.learning.network import Network, new_info
 
 pytest.importorskip("openvino")
 
@@ -97,9 +97,9 @@ def test_threads_predict_at_once_and_keras_is_the_fallback(tmp_path, monkeypatch
 
 def test_a_trained_network_segments_a_volume_the_same_with_either_engine(tmp_path, monkeypatch):
     """Whole-volume outputs (0..255) of the default UNet, trained, within one level of Keras'."""
-    from ais_qt.models.segmentation import segment_volume
-    from ais_qt.models.tomogram import Tomogram
-    from ais_qt.models.training import TrainSettings, train
+    from ais_qt.models.learning.segmentation import segment_volume
+    from ais_qt.models.volumes.tomogram import Tomogram
+    from ais_qt.models.learning.training import TrainSettings, train
     from tests.conftest import write_mrc
     from tests.test_networks import tiny_set
 
@@ -119,7 +119,7 @@ def test_the_live_overlay_never_waits_for_the_engine(tmp_path, monkeypatch):
     is ready; a batch job waits for it. New weights start over."""
     import time
 
-    from ais_qt.models.engine import KerasOnly
+    from ais_qt.models.learning.engine import KerasOnly
 
     monkeypatch.setenv("AIS_QT_CACHE_DIR", str(tmp_path))
     network = _network()

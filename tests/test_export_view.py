@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
-from ais_qt.models.architectures import ArchitectureLibrary
-from ais_qt.models.tomogram import Tomogram
-from ais_qt.models.training import TrainSettings, train
+from ais_qt.models.learning.architectures import ArchitectureLibrary
+from ais_qt.models.volumes.tomogram import Tomogram
+from ais_qt.models.learning.training import TrainSettings, train
 from tests.conftest import write_mrc
 from tests.test_networks import tiny_set
 

@@ -1,4 +1,4 @@
-"""Filament picking (models/filaments.py) and orientation conventions (models/orientations.py)."""
+"""Filament picking (models/particles/filaments.py) and orientation conventions (models/particles/orientations.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from ais_qt.models.errors import AisError
-from ais_qt.models.filaments import FilamentSettings, pick_filaments
-from ais_qt.models.orientations import (angles_for, copick_matrices, dynamo_matrix, from_copick, from_dynamo,
+from ais_qt.models.particles.filaments import FilamentSettings, pick_filaments
+from ais_qt.models.particles.orientations import (angles_for, copick_matrices, dynamo_matrix, from_copick, from_dynamo,
                                         relion_matrix, to_dynamo, z_axis)
 
 
@@ -90,8 +90,8 @@ def test_relion_dynamo_and_copick_angles_describe_the_same_rotation():
 def test_angles_written_rotate_a_rod_onto_the_axis_they_were_made_from(tmp_path, fmt):
     """Round trip per format: angles for random directions are written and read back; a rod built
     along each read-back Z axis is traced again along the original direction."""
-    from ais_qt.models.filaments import FilamentPicks
-    from ais_qt.models.particle_io import Context, read, read_angles, write
+    from ais_qt.models.particles.filaments import FilamentPicks
+    from ais_qt.models.formats.particle_io import Context, read, read_angles, write
 
     rng = np.random.default_rng(3)
     directions = rng.normal(size=(3, 3))  # x, y, z
@@ -167,7 +167,7 @@ def test_the_microtubules_of_the_shared_labels_are_traced_on_their_axes():
     import importlib.util
     from pathlib import Path
 
-    from ais_qt.models.tomogram import Tomogram
+    from ais_qt.models.volumes.tomogram import Tomogram
     from tests.conftest import shared_file
 
     labels = Tomogram.open(shared_file("synthetic_mixed_10A/labels.mrc.gz"))

@@ -6,9 +6,9 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from ais_qt.models.architectures import ArchitectureLibrary
-from ais_qt.models.interactions import Interaction
-from ais_qt.models.network import Network, new_info
+from ais_qt.models.learning.architectures import ArchitectureLibrary
+from ais_qt.models.learning.interactions import Interaction
+from ais_qt.models.learning.network import Network, new_info
 
 
 def add_networks(session, *names):
@@ -96,7 +96,7 @@ def test_graph_lists_names_without_networks_and_loads_json(qtbot, window, tmp_pa
     panel.problem.connect(errors.append)
     panel.load(str(tmp_path / "bad.json"))
     assert errors and "bad.json" in errors[0] and not session.interactions.edges
-    from ais_qt.models.interactions import InteractionGraph
+    from ais_qt.models.learning.interactions import InteractionGraph
     graph = InteractionGraph()
     graph.add(Interaction("Ribosome", "Membrane", "avoid", 0.4, 5.0))
     graph.save(tmp_path / "g.json")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
-from ais_qt.models.architectures import ArchitectureLibrary
-from ais_qt.models.inference import SlicePredictor
-from ais_qt.models.training import TrainSettings, train
+from ais_qt.models.learning.architectures import ArchitectureLibrary
+from ais_qt.models.learning.inference import SlicePredictor
+from ais_qt.models.learning.training import TrainSettings, train
 from tests.conftest import write_mrc
 from tests.test_networks import tiny_set
 
@@ -44,12 +44,12 @@ def test_overlay_follows_the_slice_and_the_threshold(qtbot, window, tmp_path):
 
 
 def test_interactions_load_from_json_and_change_the_overlay(qtbot, window, tmp_path):
-    from ais_qt.models.interactions import Interaction, InteractionGraph
+    from ais_qt.models.learning.interactions import Interaction, InteractionGraph
 
     volume = np.random.default_rng(0).normal(size=(4, 64, 64)).astype(np.float32)
     (item,) = window.controller.open_paths([write_mrc(tmp_path / "t.mrc", volume, voxel_size=12.0)])
     from ais_qt.models.backend import keras
-    from ais_qt.models.network import Network, new_info
+    from ais_qt.models.learning.network import Network, new_info
 
     def constant_network(feature):  # predicts 0.88 everywhere, so the rule's effect is plain
         k = keras()

@@ -9,7 +9,7 @@ from PySide6.QtGui import QDropEvent, QImage, QWheelEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ais_qt.controllers.session_controller import SessionController
-from ais_qt.models.display import prepare_slice
+from ais_qt.models.volumes.display import prepare_slice
 from ais_qt.views.main_window import MainWindow
 from tests.conftest import shared_file, write_mrc
 

@@ -10,10 +10,10 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-from ais_qt.models.measurements import Ruler, format_nm, nice_length
+from ais_qt.models.annotation.measurements import Ruler, format_nm, nice_length
 from ais_qt.models.project import load_project, save_project
 from ais_qt.models.session import Session
-from ais_qt.models.tomogram import Tomogram
+from ais_qt.models.volumes.tomogram import Tomogram
 from tests.conftest import write_mrc
 
 SHOTS = os.environ.get("AIS_QT_SCREENSHOTS")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
-from ais_qt.models.network import Network
+from ais_qt.models.learning.network import Network
 from tests.conftest import write_mrc
 
 

@@ -169,7 +169,7 @@ def test_pick_tab_orients_proteins_by_the_membrane_beside_them(qtbot, window, tm
     assert tab.form.isRowVisible(tab.membrane) and tab.membrane.currentText() == "Membrane"
     qtbot.waitUntil(lambda: tab.state.settings.orient == "membrane" and tab.count.text() == "1 particle",
                     timeout=10000)
-    from ais_qt.models.orientations import z_axis
+    from ais_qt.models.particles.orientations import z_axis
 
     np.testing.assert_allclose(z_axis(tab.state.particles.angles), [[0, 0, 1]], atol=0.05)
     table = starfile.read(tab.save(str(tmp_path / "p.star")))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ais_qt.models.errors import AisError
-from ais_qt.models.picking import PickSettings, count_matches, parse_volume, pick, pick_file
+from ais_qt.models.particles.picking import PickSettings, count_matches, parse_volume, pick, pick_file
 from tests.conftest import shared_file, write_mrc
 
 SHAPE = (40, 64, 64)
@@ -95,8 +95,8 @@ def test_deterministic_and_errors(tmp_path):
 def test_every_format_round_trips(tmp_path):
     import starfile
 
-    from ais_qt.models.particle_io import FORMATS, Context, output_path, read, write
-    from ais_qt.models.picking import Particles
+    from ais_qt.models.formats.particle_io import FORMATS, Context, output_path, read, write
+    from ais_qt.models.particles.picking import Particles
 
     particles = Particles(np.array([[10.2, 20.0, 30.6], [1.0, 2.0, 3.0]]), np.array([900.0, 50.0]), np.array([9, 3]))
     context = Context.of_segmentation("folder/TS_01__Ribosome.mrc", 8.0, (40, 100, 120))
@@ -151,8 +151,8 @@ def test_blobs_oriented_by_their_shape_or_by_a_membrane_normal(tmp_path):
     import starfile
 
     from ais_qt.cli import main
-    from ais_qt.models.orientations import z_axis
-    from ais_qt.models.picking import PickSettings, pick
+    from ais_qt.models.particles.orientations import z_axis
+    from ais_qt.models.particles.picking import PickSettings, pick
     from tests.conftest import write_mrc
 
     z, y, x = np.mgrid[0:60, 0:80, 0:80]

@@ -13,13 +13,13 @@ import zipfile
 import numpy as np
 import pytest
 
-from ais_qt.models.editing import Editor
+from ais_qt.models.annotation.editing import Editor
 from ais_qt.models.errors import AisError
-from ais_qt.models.label_volumes import parse_numbers, read_label_slices, write_label_volume
+from ais_qt.models.volumes.label_volumes import parse_numbers, read_label_slices, write_label_volume
 from ais_qt.models.project import FORMAT_VERSION, ProjectError, load_project, read_project, save_project
 from ais_qt.models.session import Session
-from ais_qt.models.tomogram import Tomogram
-from ais_qt.models.volume_writer import Grid
+from ais_qt.models.volumes.tomogram import Tomogram
+from ais_qt.models.volumes.volume_writer import Grid
 from tests.conftest import write_mrc
 
 
@@ -201,7 +201,7 @@ def test_kill_during_save_never_corrupts_the_last_good_file(tmp_path, volume):
     path = tmp_path / "big.aisqt"
     script = textwrap.dedent(f"""
         import numpy as np, sys
-        from ais_qt.models.editing import Editor
+        from ais_qt.models.annotation.editing import Editor
         from ais_qt.models.session import Session
         from ais_qt.models.project import save_project
         session = Session(); editor = Editor(session)

@@ -7,7 +7,7 @@ import numpy as np
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
-from ais_qt.models.meshes import read_obj
+from ais_qt.models.particles.meshes import read_obj
 from tests.conftest import write_mrc
 from tests.test_picking import ball
 

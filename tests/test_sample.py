@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import fft
 
-from ais_qt.models.sample import LABEL_NAMES, TILT_RANGE_DEG, ensure_sample, make_sample, sample_paths
-from ais_qt.models.tomogram import Tomogram
+from ais_qt.models.volumes.sample import LABEL_NAMES, TILT_RANGE_DEG, ensure_sample, make_sample, sample_paths
+from ais_qt.models.volumes.tomogram import Tomogram
 
 SMALL = (64, 160, 160)
 

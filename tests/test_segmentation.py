@@ -10,15 +10,15 @@ import textwrap
 import numpy as np
 import pytest
 
-from ais_qt.models.architectures import ArchitectureLibrary
+from ais_qt.models.learning.architectures import ArchitectureLibrary
 from ais_qt.models.errors import AisError
-from ais_qt.models.inference import SlicePredictor, _window
-from ais_qt.models.interactions import (Interaction, InteractionGraph, avoid, colocalize, compete,
+from ais_qt.models.learning.inference import SlicePredictor, _window
+from ais_qt.models.learning.interactions import (Interaction, InteractionGraph, avoid, colocalize, compete,
                                         radius_in_pixels)
 from ais_qt.models.progress import Cancelled, Progress
-from ais_qt.models.segmentation import open_segmentation, output_path, parse_roi, segment_volume
-from ais_qt.models.tomogram import Tomogram
-from ais_qt.models.training import TrainSettings, train
+from ais_qt.models.learning.segmentation import open_segmentation, output_path, parse_roi, segment_volume
+from ais_qt.models.volumes.tomogram import Tomogram
+from ais_qt.models.learning.training import TrainSettings, train
 from tests.conftest import write_mrc
 from tests.test_networks import tiny_set
 
@@ -112,7 +112,7 @@ def test_radius_conversion_and_graph_order(tmp_path):
 
 
 def test_graph_editing_is_undoable_and_loading_keeps_the_same_graph(tmp_path):
-    from ais_qt.models.editing import Editor
+    from ais_qt.models.annotation.editing import Editor
     from ais_qt.models.project import load_project, save_project
     from ais_qt.models.session import Session
 
@@ -237,13 +237,13 @@ def test_memory_stays_bounded_on_a_volume_bigger_than_what_it_uses(tmp_path, net
         mrc.voxel_size = 12.0
     script = textwrap.dedent(f"""
         import numpy as np
-        from ais_qt.models.architectures import ArchitectureLibrary
-        from ais_qt.models.network import Network
-        from ais_qt.models.segmentation import segment_volume
-        from ais_qt.models.tomogram import Tomogram
+        from ais_qt.models.learning.architectures import ArchitectureLibrary
+        from ais_qt.models.learning.network import Network
+        from ais_qt.models.learning.segmentation import segment_volume
+        from ais_qt.models.volumes.tomogram import Tomogram
         lib = ArchitectureLibrary(); net = Network.load({str(model)!r}, lib)
         net.predict(np.zeros((2, 512, 512, 1), np.float32))  # load and warm up the backend first
-        from ais_qt.models.inference import SlicePredictor
+        from ais_qt.models.learning.inference import SlicePredictor
         SlicePredictor(net, library=lib).predict(Tomogram.open({str(big)!r}).slice(0))
         from ais_qt.models.progress import Progress
         def anon():

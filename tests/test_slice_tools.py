@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from skimage import draw
 
-from ais_qt.models.editing import Editor
-from ais_qt.models.interpolation import interpolate_masks, interpolation_partner, signed_distance
-from ais_qt.models.orthoslices import OrthoSlicer, annotation_plane, boxes_on_plane
+from ais_qt.models.annotation.editing import Editor
+from ais_qt.models.annotation.interpolation import interpolate_masks, interpolation_partner, signed_distance
+from ais_qt.models.volumes.orthoslices import OrthoSlicer, annotation_plane, boxes_on_plane
 from ais_qt.models.session import Session
-from ais_qt.models.tomogram import Tomogram
+from ais_qt.models.volumes.tomogram import Tomogram
 from tests.conftest import write_mrc
 
 
@@ -179,7 +179,7 @@ def test_accept_prediction_in_every_box_of_the_slice(session, editor):
 
 
 def test_disagreement_inside_boxes_and_unsure_outside():
-    from ais_qt.models.disagreement import ANNOTATION_ONLY, NETWORK_ONLY, UNSURE, disagreement
+    from ais_qt.models.learning.disagreement import ANNOTATION_ONLY, NETWORK_ONLY, UNSURE, disagreement
 
     p = np.zeros((20, 20), np.float32)
     p[2:6, 2:6] = 0.9  # found

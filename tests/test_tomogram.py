@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from ais_qt.models.errors import TomogramError
-from ais_qt.models.tomogram import Tomogram, is_volume_path
+from ais_qt.models.volumes.tomogram import Tomogram, is_volume_path
 from tests.conftest import shared_file, write_mrc
 
 

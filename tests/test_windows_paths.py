@@ -10,7 +10,7 @@ import pytest
 
 from ais_qt.models import atomic, paths
 from ais_qt.models.errors import AisError
-from ais_qt.models.segmentation import output_path, split_output_name, volume_stem
+from ais_qt.models.learning.segmentation import output_path, split_output_name, volume_stem
 
 
 def test_cache_and_settings_folders_are_in_appdata_on_windows(monkeypatch):

@@ -23,9 +23,9 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ais_qt.models.ais_models import has_ais_suffix, save_scnm
-    from ais_qt.models.architectures import ArchitectureLibrary
-    from ais_qt.models.network import SUFFIX, Network
+    from ais_qt.models.formats.ais_models import has_ais_suffix, save_scnm
+    from ais_qt.models.learning.architectures import ArchitectureLibrary
+    from ais_qt.models.learning.network import SUFFIX, Network
 
     try:
         if not (has_ais_suffix(args.out) or str(args.out).endswith(SUFFIX)):

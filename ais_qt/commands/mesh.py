@@ -29,9 +29,9 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ais_qt.models.meshes import surface, write_obj
-    from ais_qt.models.picking import PickSettings, parse_volume
-    from ais_qt.models.segmentation import open_segmentation, split_output_name
+    from ais_qt.models.particles.meshes import surface, write_obj
+    from ais_qt.models.particles.picking import PickSettings, parse_volume
+    from ais_qt.models.learning.segmentation import open_segmentation, split_output_name
 
     try:
         amount, unit = parse_volume(args.min_volume)

@@ -19,9 +19,9 @@ EXAMPLE = ("examples:\n  ais-qt pick 'segmented/*__Ribosome.mrc' --threshold 128
 
 
 def add_parser(subparsers) -> None:
-    from ais_qt.models.filaments import FilamentSettings
-    from ais_qt.models.particle_io import FORMATS
-    from ais_qt.models.picking import ORIENTATIONS, SIGNS
+    from ais_qt.models.particles.filaments import FilamentSettings
+    from ais_qt.models.formats.particle_io import FORMATS
+    from ais_qt.models.particles.picking import ORIENTATIONS, SIGNS
 
     p = subparsers.add_parser("pick", help="pick particles in segmented volumes",
                               description="Blobs: threshold, distance transform, watershed, minimum volume and "
@@ -61,9 +61,9 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ais_qt.models.filaments import FilamentSettings
-    from ais_qt.models.particle_io import pick_to_file
-    from ais_qt.models.picking import PickSettings, parse_volume
+    from ais_qt.models.particles.filaments import FilamentSettings
+    from ais_qt.models.formats.particle_io import pick_to_file
+    from ais_qt.models.particles.picking import PickSettings, parse_volume
 
     try:
         if args.mode == "filament":

@@ -11,9 +11,9 @@ from pathlib import Path
 from ais_qt.commands.cluster_args import add_cluster_arguments, cluster_settings, exit_status, run_on_cluster
 from ais_qt.models.cluster import ClusterSpec
 from ais_qt.models.errors import AisError
-from ais_qt.models.inference import DEFAULT_TILE
+from ais_qt.models.learning.inference import DEFAULT_TILE
 from ais_qt.models.progress import Progress
-from ais_qt.models.volume_writer import DEFAULT_DTYPE, DTYPE_HELP, DTYPES
+from ais_qt.models.volumes.volume_writer import DEFAULT_DTYPE, DTYPE_HELP, DTYPES
 
 EXAMPLE = ("example:\n  ais-qt segment --model membrane.aisnet --model ribosome.aisnet "
            "--interactions graph.json 'tomos/*.mrc' --out segmented/")
@@ -85,10 +85,10 @@ class Bar:
 
 
 def run(args) -> int:
-    from ais_qt.models.architectures import ArchitectureLibrary
-    from ais_qt.models.interactions import InteractionGraph
-    from ais_qt.models.network import Network
-    from ais_qt.models.segmentation import parse_roi, segment_volume
+    from ais_qt.models.learning.architectures import ArchitectureLibrary
+    from ais_qt.models.learning.interactions import InteractionGraph
+    from ais_qt.models.learning.network import Network
+    from ais_qt.models.learning.segmentation import parse_roi, segment_volume
 
     try:
         library = ArchitectureLibrary(args.plugins)

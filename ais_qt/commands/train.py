@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 from ais_qt.models.errors import AisError
-from ais_qt.models.label_volumes import parse_numbers, parse_slices
+from ais_qt.models.volumes.label_volumes import parse_numbers, parse_slices
 from ais_qt.models.progress import Progress
-from ais_qt.models.training import LOSSES, TrainSettings
-from ais_qt.models.training_set import NORMALISATIONS, TrainingSetOptions
+from ais_qt.models.learning.training import LOSSES, TrainSettings
+from ais_qt.models.learning.training_set import NORMALISATIONS, TrainingSetOptions
 
 EXAMPLE = ("example:\n  ais-qt train TS_01.mrc --labels TS_01_membrane.mrc --label-value 1 "
            "--slices 40,80,120 --epochs 20 --out membrane.aisnet")
@@ -61,7 +61,7 @@ def run(args) -> int:
         params = dict(_param(text) for text in args.param)
         slices = parse_slices(args.slices) if args.slices else None
         values = parse_numbers(args.label_value, "label value")
-        from ais_qt.models.architectures import ArchitectureLibrary
+        from ais_qt.models.learning.architectures import ArchitectureLibrary
 
         arch = ArchitectureLibrary(args.plugins).find(args.arch)
     except AisError as e:
@@ -74,7 +74,7 @@ def run(args) -> int:
                                  normalisation=args.normalisation, intensity_augmentation=args.augment_intensity,
                                  seed=args.seed)
     printer = _Printer(args.epochs)
-    from ais_qt.models.train_from_labels import train_from_labels
+    from ais_qt.models.learning.train_from_labels import train_from_labels
 
     try:
         path, network = train_from_labels(args.tomogram, args.labels, values, args.out, slices,
@@ -83,7 +83,7 @@ def run(args) -> int:
     except AisError as e:
         print(f"\nais-qt train: {e}", file=sys.stderr)
         return 1
-    from ais_qt.models.training import result_text
+    from ais_qt.models.learning.training import result_text
 
     summary = result_text(network.info)
     if summary:

@@ -13,9 +13,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from ais_qt.models.errors import AisError
-from ais_qt.models.particle_io import pick_to_file
-from ais_qt.models.segmentation import segment_volume
-from ais_qt.models.volume_writer import DEFAULT_DTYPE
+from ais_qt.models.formats.particle_io import pick_to_file
+from ais_qt.models.learning.segmentation import segment_volume
+from ais_qt.models.volumes.volume_writer import DEFAULT_DTYPE
 
 
 class BatchQueue(QObject):

@@ -17,7 +17,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from ais_qt.controllers.tasks import coalescing_timer
-from ais_qt.models.inference import SlicePredictor, slice_statistics
+from ais_qt.models.learning.inference import SlicePredictor, slice_statistics
 
 
 class LivePrediction(QObject):

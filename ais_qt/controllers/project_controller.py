@@ -17,7 +17,7 @@ from ais_qt.controllers.session_controller import SessionController
 from ais_qt.models.errors import AisError
 from ais_qt.models.project import SUFFIX, load_project, read_project, save_project, snapshot, write_snapshot
 from ais_qt.models.paths import user_cache_dir
-from ais_qt.models.tomogram import Tomogram
+from ais_qt.models.volumes.tomogram import Tomogram
 
 DEFAULT_AUTOSAVE_SECONDS = 60
 

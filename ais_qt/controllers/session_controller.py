@@ -8,7 +8,7 @@ from PySide6.QtCore import QObject, QSettings, Signal
 
 from ais_qt.controllers.tasks import TaskRunner
 from ais_qt.models.errors import AisError
-from ais_qt.models.sample import ensure_sample
+from ais_qt.models.volumes.sample import ensure_sample
 from ais_qt.models.session import OpenTomogram, Session
 
 MAX_RECENT = 10

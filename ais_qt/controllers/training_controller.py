@@ -13,11 +13,11 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from ais_qt.controllers.session_controller import SessionController
 from ais_qt.controllers.tasks import TaskRunner
-from ais_qt.models.architectures import ArchitectureLibrary
-from ais_qt.models.network import Network
+from ais_qt.models.learning.architectures import ArchitectureLibrary
+from ais_qt.models.learning.network import Network
 from ais_qt.models.paths import default_plugin_folder
-from ais_qt.models.training import TrainSettings, train
-from ais_qt.models.training_set import TrainingSet, TrainingSetOptions, build_training_set
+from ais_qt.models.learning.training import TrainSettings, train
+from ais_qt.models.learning.training_set import TrainingSet, TrainingSetOptions, build_training_set
 
 
 class TrainingController(QObject):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ais_qt.models.errors import AisError
 from ais_qt.models.paths import user_cache_dir, user_config_dir
-from ais_qt.models.segmentation import safe_name
+from ais_qt.models.learning.segmentation import safe_name
 
 CONFIG = user_config_dir() / "cluster.toml"
 WORKER_MEMORY = 3 * 2**30  # a worker's Python, TensorFlow, one network and its slabs, bytes (measured ~2.2 GiB)
@@ -183,8 +183,8 @@ _networks: dict[tuple, object] = {}
 
 def cached_network(path: str | os.PathLike, plugins: str | None = None):
     """The network at ``path``, loaded once per process (reloaded when the file changes)."""
-    from ais_qt.models.architectures import ArchitectureLibrary
-    from ais_qt.models.network import Network
+    from ais_qt.models.learning.architectures import ArchitectureLibrary
+    from ais_qt.models.learning.network import Network
 
     stat = Path(path).stat()
     key = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, str(plugins))
@@ -197,11 +197,11 @@ def segment_task(tomogram: str, models: list[str], folder: str, interactions: st
                  overwrite: bool = False, roi: str | None = None, tile: int | None = None,
                  dtype: str | None = None, voxel_size: float | None = None, plugins: str | None = None) -> list[str]:
     """Segment one tomogram with every network (paths in, output paths out)."""
-    from ais_qt.models.architectures import ArchitectureLibrary
-    from ais_qt.models.inference import DEFAULT_TILE
-    from ais_qt.models.interactions import InteractionGraph
-    from ais_qt.models.segmentation import segment_volume
-    from ais_qt.models.volume_writer import DEFAULT_DTYPE
+    from ais_qt.models.learning.architectures import ArchitectureLibrary
+    from ais_qt.models.learning.inference import DEFAULT_TILE
+    from ais_qt.models.learning.interactions import InteractionGraph
+    from ais_qt.models.learning.segmentation import segment_volume
+    from ais_qt.models.volumes.volume_writer import DEFAULT_DTYPE
 
     networks = [cached_network(m, plugins) for m in models]
     graph = InteractionGraph.load(interactions) if interactions else None
@@ -214,7 +214,7 @@ def segment_task(tomogram: str, models: list[str], folder: str, interactions: st
 def pick_task(segmentation: str, folder: str, settings, fmt: str = "star", overwrite: bool = False,
               voxel_size: float | None = None) -> str:
     """Pick one segmented volume; returns its coordinate file."""
-    from ais_qt.models.particle_io import pick_to_file
+    from ais_qt.models.formats.particle_io import pick_to_file
 
     target, count = pick_to_file(segmentation, folder, settings, fmt, overwrite, voxel_size=voxel_size)
     return f"{target}: " + ("exists, skipped" if count is None else f"{count} particles")

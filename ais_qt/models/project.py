@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from ais_qt import __version__
-from ais_qt.models.annotation import Box
+from ais_qt.models.annotation.annotation import Box
 from ais_qt.models.atomic import atomic_path
-from ais_qt.models.display import DisplaySettings
+from ais_qt.models.volumes.display import DisplaySettings
 from ais_qt.models.errors import AisError
-from ais_qt.models.features import Feature
-from ais_qt.models.measurements import Ruler
+from ais_qt.models.annotation.features import Feature
+from ais_qt.models.annotation.measurements import Ruler
 from ais_qt.models.session import OpenTomogram, Session
 
 FORMAT_NAME = "ais-qt-project"

@@ -6,13 +6,13 @@ from pathlib import Path
 
 from psygnal import Signal
 
-from ais_qt.models.annotation import DEFAULT_BOX_SIZE, Annotation
-from ais_qt.models.display import DisplaySettings
-from ais_qt.models.features import FeatureSet
-from ais_qt.models.history import History
-from ais_qt.models.interactions import InteractionGraph
-from ais_qt.models.network import NetworkSet
-from ais_qt.models.tomogram import Tomogram
+from ais_qt.models.annotation.annotation import DEFAULT_BOX_SIZE, Annotation
+from ais_qt.models.volumes.display import DisplaySettings
+from ais_qt.models.annotation.features import FeatureSet
+from ais_qt.models.annotation.history import History
+from ais_qt.models.learning.interactions import InteractionGraph
+from ais_qt.models.learning.network import NetworkSet
+from ais_qt.models.volumes.tomogram import Tomogram
 
 
 class OpenTomogram:

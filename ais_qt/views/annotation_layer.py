@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem
 
-from ais_qt.models.editing import Editor
+from ais_qt.models.annotation.editing import Editor
 from ais_qt.models.session import OpenTomogram
 from ais_qt.views.overlays import BoxesItem, BrushCursor, MaskOverlay
 

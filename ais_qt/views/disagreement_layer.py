@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 
 from ais_qt.controllers.tasks import coalescing_timer
-from ais_qt.models.disagreement import ANNOTATION_ONLY, NETWORK_ONLY, UNSURE, boxes_mask, disagreement
+from ais_qt.models.learning.disagreement import ANNOTATION_ONLY, NETWORK_ONLY, UNSURE, boxes_mask, disagreement
 
 COLOURS = {NETWORK_ONLY: (230, 50, 220, 200), ANNOTATION_ONLY: (40, 220, 230, 200), UNSURE: (255, 255, 255, 110)}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox,
                                QHBoxLayout, QWidget)
 
-from ais_qt.models.display import BINNINGS
+from ais_qt.models.volumes.display import BINNINGS
 from ais_qt.models.session import OpenTomogram, Session
 
 

@@ -8,8 +8,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLineEdit,
                                QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
-from ais_qt.models.tomogram import VOLUME_SUFFIXES
-from ais_qt.models.volume_writer import DEFAULT_DTYPE, DTYPE_HELP
+from ais_qt.models.volumes.tomogram import VOLUME_SUFFIXES
+from ais_qt.models.volumes.volume_writer import DEFAULT_DTYPE, DTYPE_HELP
 
 # Output encodings as a user chooses them (volume_writer.DTYPES explains each).
 DTYPE_CHOICES = (("uint16", "0–255, 16-bit: read the same by every tool"),

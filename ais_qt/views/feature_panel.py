@@ -8,8 +8,8 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QColorDialog, QDoubleSpi
                                QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QSlider,
                                QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
-from ais_qt.models.editing import MAX_RADIUS, MIN_RADIUS, TOOLS, Editor
-from ais_qt.models.features import Feature
+from ais_qt.models.annotation.editing import MAX_RADIUS, MIN_RADIUS, TOOLS, Editor
+from ais_qt.models.annotation.features import Feature
 
 
 def swatch(colour: str) -> QIcon:

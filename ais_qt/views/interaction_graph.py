@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (QGraphicsEllipseItem, QGraphicsItem, QGraphicsLin
                                QGraphicsRectItem, QGraphicsScene, QGraphicsSimpleTextItem, QGraphicsView, QMenu)
 
 from ais_qt.controllers.tasks import coalescing_timer
-from ais_qt.models.editing import Editor
-from ais_qt.models.interactions import Interaction
+from ais_qt.models.annotation.editing import Editor
+from ais_qt.models.learning.interactions import Interaction
 
 NODE_W, NODE_H = 118, 54
 PORT_R = 7

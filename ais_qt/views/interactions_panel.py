@@ -6,9 +6,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QPushButton, QVBoxLayout)
 
-from ais_qt.models.editing import Editor
+from ais_qt.models.annotation.editing import Editor
 from ais_qt.models.errors import AisError
-from ais_qt.models.interactions import KINDS, InteractionGraph, radius_in_pixels
+from ais_qt.models.learning.interactions import KINDS, InteractionGraph, radius_in_pixels
 from ais_qt.views.interaction_graph import InteractionGraphView, describe
 
 HELP = ("Drag from a network's ● onto another: the second is kept only near the first (colocalize) or "

@@ -6,9 +6,9 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
                                QLineEdit, QPushButton, QSpinBox, QWidget)
 
 from ais_qt.models.errors import AisError
-from ais_qt.models.features import FeatureSet
-from ais_qt.models.label_volumes import parse_slices, read_label_slices, write_label_volume
-from ais_qt.models.tomogram import VOLUME_SUFFIXES
+from ais_qt.models.annotation.features import FeatureSet
+from ais_qt.models.volumes.label_volumes import parse_slices, read_label_slices, write_label_volume
+from ais_qt.models.volumes.tomogram import VOLUME_SUFFIXES
 
 NEW_FEATURE = -1
 

@@ -15,13 +15,13 @@ from ais_qt.controllers.session_controller import SessionController
 from ais_qt.controllers.batch_controller import BatchQueue
 from ais_qt.controllers.live_prediction import LivePrediction
 from ais_qt.controllers.training_controller import TrainingController
-from ais_qt.models.ais_training_sets import load_scnt
-from ais_qt.models.editing import Editor
+from ais_qt.models.formats.ais_training_sets import load_scnt
+from ais_qt.models.annotation.editing import Editor
 from ais_qt.models.errors import AisError
-from ais_qt.models.network import is_network_path
+from ais_qt.models.learning.network import is_network_path
 from ais_qt.models.project import SUFFIX
-from ais_qt.models.tomogram import VOLUME_SUFFIXES
-from ais_qt.models.training_set import TrainingSet
+from ais_qt.models.volumes.tomogram import VOLUME_SUFFIXES
+from ais_qt.models.learning.training_set import TrainingSet
 from ais_qt.views.annotation_layer import AnnotationLayer
 from ais_qt.views.disagreement_layer import DisagreementLayer
 from ais_qt.views.label_dialog import export_labels, import_labels

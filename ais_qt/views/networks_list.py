@@ -8,11 +8,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSlider, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout)
 
-from ais_qt.models.ais_models import SUFFIX as AIS_SUFFIX
-from ais_qt.models.ais_models import has_ais_suffix, save_scnm
+from ais_qt.models.formats.ais_models import SUFFIX as AIS_SUFFIX
+from ais_qt.models.formats.ais_models import has_ais_suffix, save_scnm
 from ais_qt.models.errors import AisError
-from ais_qt.models.network import SUFFIX, Network
-from ais_qt.models.training import result_text
+from ais_qt.models.learning.network import SUFFIX, Network
+from ais_qt.models.learning.training import result_text
 from ais_qt.views.feature_panel import swatch
 
 NETWORK_FILTER = (f"Networks (*{SUFFIX} *{AIS_SUFFIX});;Ais-Qt networks (*{SUFFIX});;"

@@ -11,8 +11,8 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject
 
-from ais_qt.models.annotation import Annotation, Box
-from ais_qt.models.painting import Rect
+from ais_qt.models.annotation.annotation import Annotation, Box
+from ais_qt.models.annotation.painting import Rect
 
 
 def argb(colour: str) -> np.uint32:

@@ -13,8 +13,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
-from ais_qt.models.filaments import FilamentSettings
-from ais_qt.models.history import Command
+from ais_qt.models.particles.filaments import FilamentSettings
+from ais_qt.models.annotation.history import Command
 
 DEFAULT_RADIUS = 4.0  # voxels, when no minimum spacing says how big particles are
 

@@ -14,11 +14,11 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 
 from ais_qt.controllers.tasks import coalescing_timer
 from ais_qt.models.errors import AisError
-from ais_qt.models.filaments import FilamentSettings, pick_filaments
-from ais_qt.models.particle_io import FORMATS, Context, output_path, write
-from ais_qt.models.pick_state import PickState
-from ais_qt.models.picking import PickSettings, membrane_for, pick
-from ais_qt.models.segmentation import outputs_for, split_output_name
+from ais_qt.models.particles.filaments import FilamentSettings, pick_filaments
+from ais_qt.models.formats.particle_io import FORMATS, Context, output_path, write
+from ais_qt.models.particles.pick_state import PickState
+from ais_qt.models.particles.picking import PickSettings, membrane_for, pick
+from ais_qt.models.learning.segmentation import outputs_for, split_output_name
 from ais_qt.views.export_tab import _checkable, _ticked
 from ais_qt.views.queue_progress import QueueProgress
 

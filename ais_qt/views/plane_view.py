@@ -19,8 +19,8 @@ from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import QGraphicsObject, QLabel, QVBoxLayout, QWidget
 
 from ais_qt.controllers.tasks import coalescing_timer
-from ais_qt.models.display import percentile_levels, prepare_slice
-from ais_qt.models.orthoslices import OrthoSlicer, annotation_plane, boxes_on_plane
+from ais_qt.models.volumes.display import percentile_levels, prepare_slice
+from ais_qt.models.volumes.orthoslices import OrthoSlicer, annotation_plane, boxes_on_plane
 from ais_qt.views.overlays import BrushCursor, box_pen
 from ais_qt.views.prediction_layer import PREDICTION_OPACITY
 from ais_qt.views.scale_bar import ScaleBar

@@ -20,11 +20,11 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 
 from ais_qt.controllers.tasks import coalescing_timer
 from ais_qt.models.errors import AisError
-from ais_qt.models.meshes import Mesh, surface, write_obj
-from ais_qt.models.orientations import z_axis
-from ais_qt.models.picking import PickSettings
-from ais_qt.models.segmentation import open_segmentation, outputs_for, split_output_name
-from ais_qt.models.tomogram import Tomogram
+from ais_qt.models.particles.meshes import Mesh, surface, write_obj
+from ais_qt.models.particles.orientations import z_axis
+from ais_qt.models.particles.picking import PickSettings
+from ais_qt.models.learning.segmentation import open_segmentation, outputs_for, split_output_name
+from ais_qt.models.volumes.tomogram import Tomogram
 from ais_qt.views.feature_panel import swatch
 from ais_qt.views.vtk_view import VtkView
 

@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence
 
-from ais_qt.models.measurements import Ruler
+from ais_qt.models.annotation.measurements import Ruler
 
 COLOUR = "#00e5ff"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
-from ais_qt.models.measurements import format_nm, nice_length
+from ais_qt.models.annotation.measurements import format_nm, nice_length
 
 FRACTION = 0.2  # of the visible width
 

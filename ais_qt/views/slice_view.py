@@ -15,7 +15,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSpinBox, QVBoxLayout, QWidget
 
-from ais_qt.models.display import SliceRenderer
+from ais_qt.models.volumes.display import SliceRenderer
 from ais_qt.models.session import OpenTomogram, Session
 from ais_qt.views.overview import Overview
 from ais_qt.views.scale_bar import ScaleBar

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTree
 
 from ais_qt.models.errors import AisError
 from ais_qt.models.session import OpenTomogram, Session
-from ais_qt.models.tomogram import shape_text
+from ais_qt.models.volumes.tomogram import shape_text
 
 NAME, SHAPE, VOXEL = range(3)
 

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QWidget)
 
 from ais_qt.models.errors import AisError
-from ais_qt.models.training import LOSSES, TrainSettings, result_text
-from ais_qt.models.training_set import NORMALISATIONS, TrainingSet, TrainingSetOptions
+from ais_qt.models.learning.training import LOSSES, TrainSettings, result_text
+from ais_qt.models.learning.training_set import NORMALISATIONS, TrainingSet, TrainingSetOptions
 from ais_qt.views.params_form import ParamsForm
 
 

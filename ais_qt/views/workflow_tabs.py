@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
-from ais_qt.models.editing import Editor
+from ais_qt.models.annotation.editing import Editor
 from ais_qt.views.display_panel import DisplayPanel
 from ais_qt.views.export_tab import ExportTab
 from ais_qt.views.feature_panel import FeaturePanel

@@ -25,7 +25,7 @@ SECONDS_PER_BATCH = 7.0  # Ais's default VGGNet M, 128 px, batch 32, on 2 CPU co
 
 
 def grid_centres(length, box):
-    """The same centres as ais_qt.models.train_from_labels.grid_centres (whole boxes, evenly spread)."""
+    """The same centres as ais_qt.models.learning.train_from_labels.grid_centres (whole boxes, evenly spread)."""
     count = max(1, length // box)
     spare = length - count * box
     return [spare // 2 + box // 2 + i * box for i in range(count)]

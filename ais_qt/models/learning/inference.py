@@ -14,8 +14,8 @@ import math
 import numpy as np
 from scipy import ndimage
 
-from ais_qt.models.ais_models import AIS_PADDING, IMPORTED, robust_statistics
-from ais_qt.models.training_set import volume_statistics
+from ais_qt.models.formats.ais_models import AIS_PADDING, IMPORTED, robust_statistics
+from ais_qt.models.learning.training_set import volume_statistics
 
 # Largest tile side for fully convolutional networks: a 512 px slice plus its reflected border fits
 # in one tile (no overlap work) and a 1024 px slice in 2 x 2 rather than 3 x 3 (measured: 512 px

@@ -24,10 +24,10 @@ from skimage.morphology import h_maxima
 from skimage.segmentation import watershed
 
 from ais_qt.models.errors import AisError
-from ais_qt.models.orientations import angles_for
+from ais_qt.models.particles.orientations import angles_for
 from ais_qt.models.progress import Progress
-from ais_qt.models.segmentation import open_segmentation, safe_name, split_output_name
-from ais_qt.models.tomogram import Tomogram
+from ais_qt.models.learning.segmentation import open_segmentation, safe_name, split_output_name
+from ais_qt.models.volumes.tomogram import Tomogram
 
 DEFAULT_THRESHOLD = 128
 RIPPLE = 1.5  # voxels: see _blob_groups
@@ -89,7 +89,7 @@ def parse_volume(text: str) -> tuple[float, str]:
 @dataclass
 class Particles:
     """Picked particles of one volume: centroids (z, y, x in voxels), weights, volumes and, when
-    oriented, RELION angles (rot, tilt, psi in degrees; models/orientations.py)."""
+    oriented, RELION angles (rot, tilt, psi in degrees; models/particles/orientations.py)."""
 
     zyx: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
     weight: np.ndarray = field(default_factory=lambda: np.zeros(0))

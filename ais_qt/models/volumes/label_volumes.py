@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from ais_qt.models.errors import AisError
-from ais_qt.models.tomogram import Tomogram, shape_text
-from ais_qt.models.volume_writer import Grid, new_volume
+from ais_qt.models.volumes.tomogram import Tomogram, shape_text
+from ais_qt.models.volumes.volume_writer import Grid, new_volume
 
 
 def read_label_slices(path: str | os.PathLike, shape: tuple[int, int, int], value: int | Sequence[int],

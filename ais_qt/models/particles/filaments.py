@@ -10,7 +10,7 @@ smoothed away; the rod is thinned to a one-voxel skeleton; side branches shorter
 length are removed and the skeleton is split at its junctions, branches that continue each other
 straight on joined again (crossing filaments); each piece longer than the minimum length
 is ordered end to end, smoothed by a spline, and sampled at the spacing. Every point gets RELION
-angles whose Z axis follows the filament (models/orientations.py), plus an optional twist per point,
+angles whose Z axis follows the filament (models/particles/orientations.py), plus an optional twist per point,
 the filament's id and the local radius of curvature.
 """
 
@@ -23,7 +23,7 @@ from scipy import interpolate, ndimage
 from skimage.morphology import skeletonize
 
 from ais_qt.models.errors import AisError
-from ais_qt.models.orientations import angles_for
+from ais_qt.models.particles.orientations import angles_for
 from ais_qt.models.progress import Progress
 
 SMOOTHING = 1.5  # voxels (Gaussian sigma) of surface smoothing before thinning; keeps 7 nm actin at 10 Å
@@ -111,7 +111,7 @@ def pick_filaments(segmentation: np.ndarray, settings: FilamentSettings = Filame
 def pick_filaments_file(path, settings: FilamentSettings = FilamentSettings(), progress: Progress | None = None,
                         voxel_size: float | None = None):
     """Filaments of a segmented .mrc (any encoding Ais-Qt or Ais writes): (FilamentPicks, its Tomogram)."""
-    from ais_qt.models.segmentation import open_segmentation
+    from ais_qt.models.learning.segmentation import open_segmentation
 
     volume = open_segmentation(path)
     if voxel_size is not None:

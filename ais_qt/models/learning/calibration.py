@@ -65,7 +65,7 @@ def calibrate(model, x: np.ndarray, y: np.ndarray, valid=None, batch_size: int =
     network's threshold afterwards (0.5 unless the model could not be shifted)}."""
     probability = predict_tiles(model, x, batch_size)
     before = float(dice_at(y, probability, np.array([0.5]), valid)[0])
-    if not (y > 0.5).any():
+    if not ((y > 0.5) & (y < 1.5)).any():  # 2: ignored, not the feature
         return {"found": 0.5, "dice_before": before, "dice": before, "shift": 0.0, "threshold": 0.5}
     found, dice = best_threshold(y, probability, valid)
     shift = float(np.clip(math.log(found / (1 - found)), -MAX_SHIFT, MAX_SHIFT))

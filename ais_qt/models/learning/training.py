@@ -14,11 +14,11 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ais_qt.models.backend import device_description, graph_lock, keras
-from ais_qt.models.calibration import calibrate, predict_tiles
+from ais_qt.models.learning.calibration import calibrate, predict_tiles
 from ais_qt.models.errors import AisError
-from ais_qt.models.network import Network, history_to_json, new_info
+from ais_qt.models.learning.network import Network, history_to_json, new_info
 from ais_qt.models.progress import Progress
-from ais_qt.models.training_set import TrainingSet
+from ais_qt.models.learning.training_set import TrainingSet
 
 LOSSES = ("bce+dice", "bce", "dice")
 IGNORE = 2  # label value for pixels the user did not decide on: they add nothing to the loss
@@ -33,7 +33,7 @@ class TrainSettings:
     learning_rate: float = 1e-3
     validation_split: float = 0.15  # whole boxes held back: best epoch, calibration, the Dice shown
     loss: str = "bce+dice"
-    calibrate: bool = True  # make 0.5 the Dice-best threshold on held-back tiles (models/calibration.py)
+    calibrate: bool = True  # make 0.5 the Dice-best threshold on held-back tiles (models/learning/calibration.py)
     # Automatic epochs: as many as make about auto_steps batches. A few positive boxes make an
     # epoch of two or three batches, and 20 such epochs never left the all-background start
     # (microtubules in 3 slices: Dice 0); a big set gets fewer epochs, so training takes about the

@@ -22,10 +22,10 @@ import numpy as np
 from psygnal import Signal
 
 from ais_qt import __version__
-from ais_qt.models.ais_models import IMPORTED, has_ais_suffix, load_scnm
+from ais_qt.models.formats.ais_models import IMPORTED, has_ais_suffix, load_scnm
 from ais_qt.models.atomic import atomic_path
 from ais_qt.models.backend import keras
-from ais_qt.models.calibration import predict_tiles
+from ais_qt.models.learning.calibration import predict_tiles
 from ais_qt.models.errors import AisError
 
 SUFFIX = ".aisnet"
@@ -59,7 +59,7 @@ class NetworkInfo:
     training: dict = field(default_factory=dict)  # settings and training-set summary
     history: dict = field(default_factory=dict)  # loss / val_loss per epoch, batch_loss
     metrics: dict = field(default_factory=dict)  # dice, iou on validation tiles; "warning" when empty
-    calibration: dict = field(default_factory=dict)  # models/calibration.py's report; {} before calibration
+    calibration: dict = field(default_factory=dict)  # models/learning/calibration.py's report; {} before calibration
     created: str = ""
     app_version: str = __version__
 
@@ -107,10 +107,10 @@ class Network:
         return predict_tiles(self.engine(wait), tiles, batch_size)
 
     def engine(self, wait: bool = True):
-        """The model compiled for fast inference (models/engine.py), made once per set of weights
+        """The model compiled for fast inference (models/learning/engine.py), made once per set of weights
         (again after training or adopt), in a background thread; without ``wait`` (the live
         overlay), the Keras model answers until it is ready. Callers that ask at once share one."""
-        from ais_qt.models.engine import KerasOnly
+        from ais_qt.models.learning.engine import KerasOnly
 
         with self._engine_lock:
             model = self.model
@@ -153,7 +153,7 @@ class Network:
 
     @classmethod
     def load(cls, path: str | os.PathLike, library) -> Network:
-        """An Ais-Qt .aisnet, or an Ais .scnm (imported by models/ais_models.py)."""
+        """An Ais-Qt .aisnet, or an Ais .scnm (imported by models/formats/ais_models.py)."""
         path = Path(path)
         if has_ais_suffix(path):
             return load_scnm(path)
@@ -210,7 +210,7 @@ def _builder() -> concurrent.futures.ThreadPoolExecutor:
 
 def _make_engine(model):
     from ais_qt.models.backend import graph_lock
-    from ais_qt.models.engine import Engine
+    from ais_qt.models.learning.engine import Engine
 
     with graph_lock:  # not while a training builds its graphs (models/backend.py)
         return Engine(model)

@@ -26,7 +26,7 @@ import numpy as np
 
 from ais_qt import __version__
 from ais_qt.models.errors import AisError
-from ais_qt.models.training_set import TrainingSet, normalise_tile, orient
+from ais_qt.models.learning.training_set import TrainingSet, normalise_tile, orient
 
 SUFFIX = ".scnt"
 ORIENTATIONS = 8

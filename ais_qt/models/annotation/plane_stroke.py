@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ais_qt.models.orthoslices import annotation_plane
-from ais_qt.models.painting import Rect, stamp_segment, union
+from ais_qt.models.volumes.orthoslices import annotation_plane
+from ais_qt.models.annotation.painting import Rect, stamp_segment, union
 
 
 def plane_rect(axis: str, index: int, start: int, stop: int) -> Rect:

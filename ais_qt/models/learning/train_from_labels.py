@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ais_qt.models.architectures import ArchitectureLibrary
-from ais_qt.models.editing import Editor
-from ais_qt.models.label_volumes import read_label_slices, values_text
+from ais_qt.models.learning.architectures import ArchitectureLibrary
+from ais_qt.models.annotation.editing import Editor
+from ais_qt.models.volumes.label_volumes import read_label_slices, values_text
 from ais_qt.models.progress import Progress
 from ais_qt.models.session import Session
-from ais_qt.models.training import TrainSettings, train
-from ais_qt.models.training_set import TrainingSetOptions, build_training_set
+from ais_qt.models.learning.training import TrainSettings, train
+from ais_qt.models.learning.training_set import TrainingSetOptions, build_training_set
 
 MAX_AUTO_SLICES = 20
 

@@ -19,7 +19,7 @@ from psygnal import Signal
 
 from ais_qt.models.errors import TomogramError
 from ais_qt.models.paths import long_path
-from ais_qt.models.volume_writer import Grid, is_unsigned_bytes
+from ais_qt.models.volumes.volume_writer import Grid, is_unsigned_bytes
 
 #: Suffixes offered in file dialogs and accepted by drag and drop.
 VOLUME_SUFFIXES = (".mrc", ".rec", ".map", ".st", ".ali", ".mrc.gz", ".rec.gz", ".map.gz", ".mrc.bz2")

@@ -16,9 +16,9 @@ import numpy as np
 
 from ais_qt.models.atomic import atomic_path, remove_partials
 from ais_qt.models.errors import AisError
-from ais_qt.models.orientations import copick_matrices, from_copick, from_dynamo, to_dynamo
-from ais_qt.models.picking import Particles
-from ais_qt.models.segmentation import split_output_name, volume_stem
+from ais_qt.models.particles.orientations import copick_matrices, from_copick, from_dynamo, to_dynamo
+from ais_qt.models.particles.picking import Particles
+from ais_qt.models.learning.segmentation import split_output_name, volume_stem
 
 FORMATS = {"star": ".star", "tsv": ".tsv", "tbl": ".tbl", "copick": ".json"}
 
@@ -115,7 +115,7 @@ def _write_star(path, xyz, particles, context):
         "rlnAutopickFigureOfMerit": particles.weight.astype(float),
     })
     angles = particles.angles  # RELION angles, or None: blobs picked without --orient
-    if angles is not None:  # RELION's own convention (models/orientations.py)
+    if angles is not None:  # RELION's own convention (models/particles/orientations.py)
         table["rlnAngleRot"], table["rlnAngleTilt"], table["rlnAnglePsi"] = angles.T
     if getattr(particles, "filament", None) is not None:
         table["rlnHelicalTubeID"] = particles.filament.astype(int)
@@ -216,8 +216,8 @@ def pick_to_file(segmentation: str | os.PathLike, folder: str | os.PathLike, set
     """Pick one segmented volume (blobs with PickSettings, filaments with FilamentSettings) and write its
     coordinates; returns (path, count) — count None if skipped.
     ``voxel_size`` (Å) overrides the header's."""
-    from ais_qt.models.filaments import FilamentSettings, pick_filaments_file
-    from ais_qt.models.picking import pick_file
+    from ais_qt.models.particles.filaments import FilamentSettings, pick_filaments_file
+    from ais_qt.models.particles.picking import pick_file
 
     target = output_path(segmentation, folder, fmt)
     remove_partials(target)  # what a killed earlier run left half-written

@@ -19,11 +19,11 @@ import numpy as np
 
 from ais_qt.models.atomic import remove_partials
 from ais_qt.models.errors import AisError
-from ais_qt.models.inference import DEFAULT_TILE, SlicePredictor, slice_statistics
-from ais_qt.models.interactions import InteractionGraph
+from ais_qt.models.learning.inference import DEFAULT_TILE, SlicePredictor, slice_statistics
+from ais_qt.models.learning.interactions import InteractionGraph
 from ais_qt.models.progress import Progress
-from ais_qt.models.tomogram import VOLUME_SUFFIXES, Tomogram, shape_text
-from ais_qt.models.volume_writer import DEFAULT_DTYPE, encode, new_volume
+from ais_qt.models.volumes.tomogram import VOLUME_SUFFIXES, Tomogram, shape_text
+from ais_qt.models.volumes.volume_writer import DEFAULT_DTYPE, encode, new_volume
 
 
 def volume_stem(path: str | os.PathLike) -> str:

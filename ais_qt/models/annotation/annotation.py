@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from psygnal import Signal
 
-from ais_qt.models.painting import Rect
+from ais_qt.models.annotation.painting import Rect
 
 DEFAULT_BOX_SIZE = 64
 

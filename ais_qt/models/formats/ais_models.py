@@ -54,7 +54,7 @@ FROM_AIS_NORMALISATION = {None: "tile", "global_mad": "volume_mad"}
 # ------------------------------------------------------------------ import
 def load_scnm(path: str | os.PathLike):
     """An Ais .scnm as a Network (Qt-free), or an AisError naming the file and what is wrong."""
-    from ais_qt.models.network import Network, NetworkInfo
+    from ais_qt.models.learning.network import Network, NetworkInfo
 
     path = Path(path)
     members = _read_tar(path)

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 from psygnal import Signal
 
-from ais_qt.models.filaments import FilamentPicks
-from ais_qt.models.picking import Particles, PickSettings
-from ais_qt.models.segmentation import open_segmentation, split_output_name
+from ais_qt.models.particles.filaments import FilamentPicks
+from ais_qt.models.particles.picking import Particles, PickSettings
+from ais_qt.models.learning.segmentation import open_segmentation, split_output_name
 
 SAME = 1.5  # voxels: an automatic pick this close to a removed position is the one that was removed
 

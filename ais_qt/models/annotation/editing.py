@@ -11,12 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 from psygnal import evented
 
-from ais_qt.models.annotation import Annotation, Box, clamped_box
-from ais_qt.models.features import Feature
-from ais_qt.models.history import Command
-from ais_qt.models.interpolation import interpolate_masks, interpolation_partner
-from ais_qt.models.painting import Rect, bounding_rect, enclosed_region, polygon_region, stamp_segment, union
-from ais_qt.models.plane_stroke import PlaneStroke
+from ais_qt.models.annotation.annotation import Annotation, Box, clamped_box
+from ais_qt.models.annotation.features import Feature
+from ais_qt.models.annotation.history import Command
+from ais_qt.models.annotation.interpolation import interpolate_masks, interpolation_partner
+from ais_qt.models.annotation.painting import Rect, bounding_rect, enclosed_region, polygon_region, stamp_segment, union
+from ais_qt.models.annotation.plane_stroke import PlaneStroke
 from ais_qt.models.session import OpenTomogram, Session
 
 MIN_RADIUS, MAX_RADIUS = 1.0, 200.0

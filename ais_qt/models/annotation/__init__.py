@@ -1,0 +1,1 @@
+"""Annotation: features, masks, painting, undoable edits, interpolation, measurements."""

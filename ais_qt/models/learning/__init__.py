@@ -1,0 +1,1 @@
+"""Learning: training sets, training, networks and architectures, inference and its engine, interactions."""

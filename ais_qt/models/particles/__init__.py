@@ -1,0 +1,1 @@
+"""Particles: picking blobs and filaments, orientations, pick edits, meshes."""
