@@ -105,4 +105,4 @@ def test_render_tab_shows_a_sphere_rotates_and_exports(qtbot, window, tmp_path):
     tab.tree.topLevelItem(0).setCheckState(0, Qt.Unchecked)
     assert "Vesicle" not in tab.view.surfaces
     window.workflow.setCurrentWidget(window.workflow.pick)
-    assert window.centre.currentWidget() is window.slice_view
+    assert window.centre.currentWidget() is window.ortho  # the slice views are back
