@@ -6,8 +6,8 @@ import os
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from tests.conftest import write_mrc
@@ -74,6 +74,19 @@ def test_key_o_shows_the_side_views_and_clicks_move_the_shared_point(qtbot, read
     xz.graphics.setFocus()
     qtbot.keyClick(xz.graphics, Qt.Key_Up)
     assert item.cuts == (41, 100)
+    # The wheel over a side view moves its plane; Ctrl+wheel sizes the brush there too.
+    viewport = xz.graphics.viewport()
+    centre = QPointF(viewport.width() / 2, viewport.height() / 2)
+
+    def wheel(modifiers):
+        QApplication.sendEvent(viewport, QWheelEvent(centre, viewport.mapToGlobal(centre), QPoint(), QPoint(0, 240),
+                                                     Qt.NoButton, modifiers, Qt.NoScrollPhase, False))
+
+    wheel(Qt.NoModifier)
+    assert item.cuts == (43, 100)
+    radius = window.editor.tools.radius
+    wheel(Qt.ControlModifier)
+    assert window.editor.tools.radius > radius and item.cuts == (43, 100)
     qtbot.keyClick(xz.graphics, Qt.Key_O)  # from a side view too
     assert not xz.isVisible() and window.live.fill_budget == 0
 

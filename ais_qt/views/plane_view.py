@@ -5,7 +5,7 @@ every visible feature's annotation, training boxes (one slice thick), the networ
 the slices predicted so far, picked particles near the plane, and dashed lines where the other
 views cut. Mouse: click = move the other views there (the XY slice and the other side view);
 left/right drag = paint/erase with the active feature (one undo step for the whole stroke, across
-many slices); wheel = move this plane, Shift+wheel = zoom, middle drag = pan.
+many slices); wheel = move this plane, Shift+wheel = zoom, Ctrl+wheel = brush size, middle drag = pan.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from ais_qt.models.volumes.orthoslices import OrthoSlicer, annotation_plane, box
 from ais_qt.views.overlays import BrushCursor, box_pen
 from ais_qt.views.prediction_layer import PREDICTION_OPACITY
 from ais_qt.views.scale_bar import ScaleBar
-from ais_qt.views.slice_view import WHEEL_STEP, navigation_actions
+from ais_qt.views.annotation_layer import RADIUS_STEP
+from ais_qt.views.slice_view import SliceViewBox, navigation_actions
 
 TITLES = {"xz": "XZ", "yz": "YZ"}
 
@@ -52,34 +53,6 @@ class PlaneBoxes(QGraphicsObject):
             painter.drawRect(rect)
 
 
-class PlaneViewBox(pg.ViewBox):
-    """Plain wheel moves the plane, Shift+wheel zooms; the view claims clicks and drags first."""
-
-    def __init__(self, owner):
-        super().__init__(lockAspect=True, enableMenu=False, invertY=False)
-        self.owner = owner
-        self._wheel_rest = 0.0
-
-    def wheelEvent(self, ev, axis=None):
-        if ev.modifiers() & Qt.ShiftModifier:
-            super().wheelEvent(ev, axis)
-            return
-        self._wheel_rest += ev.delta() / WHEEL_STEP
-        steps = int(self._wheel_rest)
-        if steps:
-            self._wheel_rest -= steps
-            self.owner.step(steps)
-        ev.accept()
-
-    def mouseDragEvent(self, ev, axis=None):
-        if not self.owner.drag(ev):
-            super().mouseDragEvent(ev, axis)
-
-    def mouseClickEvent(self, ev):
-        if not self.owner.click(ev):
-            super().mouseClickEvent(ev)
-
-
 def _rgba(mask: np.ndarray, colour: str, alpha: float, out: np.ndarray) -> None:
     c = QColor(colour)
     out[mask] = (c.red(), c.green(), c.blue(), int(round(alpha * 255)))
@@ -99,7 +72,9 @@ class PlaneView(QWidget):
 
         self.graphics = pg.GraphicsView(background="#1e1e1e")
         self.graphics.setFocusPolicy(Qt.StrongFocus)
-        self.view_box = PlaneViewBox(self)
+        self.view_box = SliceViewBox()  # plain wheel moves this plane, Ctrl+wheel sizes the brush
+        self.view_box.handler = self
+        self.view_box.wheel_slices.connect(self.step)
         self.graphics.setCentralItem(self.view_box)
         self.image_item = pg.ImageItem()
         self.prediction_item = pg.ImageItem()
@@ -344,6 +319,9 @@ class PlaneView(QWidget):
             self.editor.end_stroke()
         ev.accept()
         return True
+
+    def wheel_radius(self, steps: int) -> None:
+        self.editor.tools.grow(RADIUS_STEP ** steps)
 
     def click(self, ev) -> bool:
         """A click moves the XY slice and the other side view to the point clicked."""
