@@ -64,10 +64,11 @@ def test_ruler_across_slices_with_keys_undo_and_project(qtbot, ready, tmp_path):
         view.view_box.setRange(QRectF(0, 0, 120, 90))  # zoomed in: the overview shows
         window.grab().save(os.path.join(SHOTS, "ruler_scalebar.png"))
     # Kept in the project.
+    item.cuts = (77, 123)  # where the side views cut is kept too
     save_project(window.controller.session, tmp_path / "p.aisqt")
     other = Session()
     load_project(tmp_path / "p.aisqt", other, Tomogram.open)
-    assert other.items[0].rulers == [ruler]
+    assert other.items[0].rulers == [ruler] and other.items[0].cuts == (77, 123)
     qtbot.keyClick(view.graphics, Qt.Key_M, Qt.ShiftModifier)
     assert item.rulers == []
     window.undo_action.trigger()

@@ -87,8 +87,10 @@ def test_key_o_shows_the_side_views_and_clicks_move_the_shared_point(qtbot, read
     radius = window.editor.tools.radius
     wheel(Qt.ControlModifier)
     assert window.editor.tools.radius > radius and item.cuts == (43, 100)
+    assert window.controller.settings.value("view/side_views") in (True, "true")  # remembered
     qtbot.keyClick(xz.graphics, Qt.Key_O)  # from a side view too
     assert not xz.isVisible() and window.live.fill_budget == 0
+    assert window.controller.settings.value("view/side_views") in (False, "false")
 
 
 def test_a_stroke_in_xz_paints_many_slices_and_undoes_as_one(qtbot, ready, tmp_path):

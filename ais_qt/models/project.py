@@ -95,7 +95,7 @@ def _tomogram_entry(item: OpenTomogram, key: str, base: Path) -> dict:
     return {"key": key, "name": tomo.name, "path": relative, "absolute_path": str(path) if path else None,
             "shape": list(tomo.shape),
             "voxel_size_override": tomo.voxel_size if tomo.voxel_size_is_override else None,
-            "z": item.z, "display": {k: getattr(item.display, k) for k in _DISPLAY_FIELDS},
+            "z": item.z, "cuts": list(item.cuts), "display": {k: getattr(item.display, k) for k in _DISPLAY_FIELDS},
             "boxes": [[b.z, b.y, b.x, b.size, b.feature_id] for b in annotation.boxes],
             "rulers": [r.to_list() for r in item.rulers],
             "masks": {str(fid): sorted(slices) for fid, slices in annotation.masks.items() if slices}}
@@ -223,6 +223,7 @@ def _fill_item(item: OpenTomogram, entry: dict, data: ProjectData) -> None:
     if entry.get("voxel_size_override"):
         item.tomogram.voxel_size = float(entry["voxel_size_override"])
     item.z = int(entry.get("z", item.z))
+    item.cuts = tuple(int(v) for v in entry.get("cuts", item.cuts))
     display = DisplaySettings(**{k: v for k, v in entry.get("display", {}).items() if k in _DISPLAY_FIELDS})
     for k in _DISPLAY_FIELDS:
         setattr(item.display, k, getattr(display, k))

@@ -75,6 +75,9 @@ class MainWindow(QMainWindow):
         self.ortho = OrthoLayout(self.slice_view, self.annotation_layer, self.editor, self.live, controller.runner)
         for plane in self.ortho.planes:
             plane.particles = self.particle_layer
+        # The side views stay as the user left them, from one start to the next.
+        self.ortho.set_shown(str(controller.settings.value("view/side_views", "false")).lower() == "true")
+        self.ortho.toggle_action.toggled.connect(lambda shown: controller.settings.setValue("view/side_views", shown))
         self.centre.addWidget(self.ortho)
         self.render_tab = RenderTab(self.editor, controller.runner, self.workflow.export.output_folder,
                                     self.slice_view, self.particle_layer)
