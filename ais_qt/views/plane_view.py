@@ -231,7 +231,7 @@ class PlaneView(QWidget):
 
     def redraw_overlays(self) -> None:
         item = self.item
-        if item is None:
+        if item is None or not self.isVisible():  # hidden side views cost nothing; shown, they redraw
             return
         index, depth = self.index, item.tomogram.shape[0]
         width = item.tomogram.shape[2 if self.axis == "xz" else 1]
