@@ -108,7 +108,7 @@ class LivePrediction(QObject):
                                    finished=lambda result: self._store(item, z, result),
                                    failed=self.failed.emit, done=self._done)
 
-    def _capacity(self, item, networks: int) -> int:
+    def _capacity(self, item) -> int:
         """Cached slices allowed: the usual few, or as many as the side views' budget holds."""
         ny, nx = item.annotation.slice_shape
         return max(self.cache_slices, self.fill_budget // max(ny * nx, 1))
@@ -117,7 +117,7 @@ class LivePrediction(QObject):
         """How many slices around the current one the side views get (each network's share)."""
         if not self.fill_budget:
             return 0
-        return min(item.tomogram.shape[0], self._capacity(item, len(networks)) // max(len(networks), 1) - 1)
+        return min(item.tomogram.shape[0], self._capacity(item) // max(len(networks), 1) - 1)
 
     def _next_fill(self, item, networks) -> int | None:
         """The nearest slice to the current one that the side views still lack, if any."""
@@ -137,7 +137,7 @@ class LivePrediction(QObject):
         for network, probabilities in result.items():
             self.cache[self._key(item, z, network)] = np.round(probabilities * 255).astype(np.uint8)
         # The slices nearest the current one stay longest: evict the farthest first.
-        capacity = self._capacity(item, len(result))
+        capacity = self._capacity(item)
         if len(self.cache) > capacity:
             here = id(item.tomogram), item.z
             ranked = sorted(self.cache, key=lambda k: (k[0] == here[0], -abs(k[1] - here[1])))

@@ -8,12 +8,14 @@ view, where a click paints) moves the others there; the mouse in one view is mar
 from __future__ import annotations
 
 import math
+import weakref
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
+from ais_qt.models.volumes.orthoslices import OrthoSlicer
 from ais_qt.views.plane_view import PlaneView
 
 FILL_BUDGET = 256 * 2**20  # bytes of predicted slices kept for the side views
@@ -26,8 +28,11 @@ class OrthoLayout(QWidget):
     def __init__(self, slice_view, annotation_layer, editor, live, runner=None, parent=None):
         super().__init__(parent)
         self.slice_view, self.session, self.live, self.runner = slice_view, editor.session, live, runner
-        self.xz = PlaneView("xz", self.session, editor, live)
-        self.yz = PlaneView("yz", self.session, editor, live)
+        # One binned copy per tomogram for both side views, made once (not once per view).
+        self.slicers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._preparing: set[int] = set()
+        self.xz = PlaneView("xz", self.session, editor, live, self.slicer_for)
+        self.yz = PlaneView("yz", self.session, editor, live, self.slicer_for)
         self.planes = (self.xz, self.yz)
         self.top = QSplitter(Qt.Horizontal)
         self.top.addWidget(slice_view)
@@ -85,11 +90,29 @@ class OrthoLayout(QWidget):
         self.marker.setData([])
         self.live.set_fill(FILL_BUDGET if shown else 0)
         if shown:
+            self._prepare()
             for plane in self.planes:
-                plane.prepare(self.runner)
                 plane.redraw()
                 plane.fit()
             self._place_lines()
+
+    def slicer_for(self, tomogram) -> OrthoSlicer:
+        if tomogram not in self.slicers:
+            self.slicers[tomogram] = OrthoSlicer(tomogram)
+        return self.slicers[tomogram]
+
+    def _prepare(self) -> None:
+        """The binned copy of a large memory-mapped tomogram, in the background; then both redraw."""
+        slicer = self.slicer_for(self.item.tomogram) if self.item is not None else None
+        if slicer is None or slicer.ready or id(slicer) in self._preparing:
+            return
+        if self.runner is None:
+            slicer.prepare()
+            return
+        self._preparing.add(id(slicer))
+        self.runner.start(slicer.prepare, "Preparing side views",
+                          finished=lambda _: [p.redraw() for p in self.planes if p.slicer is slicer],
+                          done=lambda: self._preparing.discard(id(slicer)))
 
     def _attach(self, item) -> None:
         if self.item is not None:
@@ -97,9 +120,6 @@ class OrthoLayout(QWidget):
         self.item = item
         if item is not None:
             item.cuts_changed.connect(self._place_lines)
-            if self.shown:
-                for plane in self.planes:
-                    plane.prepare(self.runner)
         self.set_shown(self.shown)
 
     def _place_lines(self, *_):

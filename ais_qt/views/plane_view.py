@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QGraphicsObject, QLabel, QVBoxLayout, QWidget
 
 from ais_qt.controllers.tasks import coalescing_timer
 from ais_qt.models.volumes.display import percentile_levels, prepare_slice
-from ais_qt.models.volumes.orthoslices import OrthoSlicer, annotation_plane, boxes_on_plane
+from ais_qt.models.volumes.orthoslices import OrthoSlicer, annotation_plane, plane_boxes
 from ais_qt.views.overlays import BrushCursor, box_pen
 from ais_qt.views.prediction_layer import PREDICTION_OPACITY
 from ais_qt.views.scale_bar import ScaleBar
@@ -62,11 +62,13 @@ class PlaneView(QWidget):
     cursor_moved = Signal(str)  # status-bar readout
     hovered = Signal(object)  # (z, y, x) under the mouse, or None: the other views mark it
 
-    def __init__(self, axis: str, session, editor, live, parent=None):
+    def __init__(self, axis: str, session, editor, live, slicer_for=OrthoSlicer, parent=None):
         super().__init__(parent)
         self.axis, self.session, self.editor, self.live = axis, session, editor, live
+        self.slicer_for = slicer_for  # tomogram -> its OrthoSlicer, shared by the side views
         self.item = None
         self.slicer: OrthoSlicer | None = None
+        self._drawn_index: int | None = None  # the plane the image shows
         self.particles = None  # the particle layer, whose state and colour are shown here too
         self.levels: tuple[float, float] | None = None  # the XY view's, so contrast matches
 
@@ -132,8 +134,8 @@ class PlaneView(QWidget):
         return (px, py) if self.axis == "xz" else (py, px)
 
     def _image(self, plane: np.ndarray) -> np.ndarray:
-        """A (Z, width) plane as the image drawn: rows are the view's vertical axis."""
-        return plane if self.axis == "xz" else plane.T
+        """A (Z, width[, channels]) plane as the image drawn: rows are the view's vertical axis."""
+        return plane if self.axis == "xz" else plane.swapaxes(0, 1)
 
     def _extent(self) -> QRectF:
         nz, ny, nx = self.item.tomogram.shape
@@ -158,8 +160,8 @@ class PlaneView(QWidget):
     # ------------------------------------------------------------ model binding
     def _attach(self, item) -> None:
         if self.item is not None:
-            self.item.z_changed.disconnect(self._moved)
-            self.item.cuts_changed.disconnect(self._moved)
+            self.item.z_changed.disconnect(self._place_lines)
+            self.item.cuts_changed.disconnect(self._cuts_moved)
             self.item.annotation.mask_changed.disconnect(self._mask_changed)
             self.item.annotation.boxes_changed.disconnect(self._later)
             self.item.display.events.all.disconnect(self.redraw)
@@ -170,32 +172,32 @@ class PlaneView(QWidget):
                 image.clear()
             self.title.setText(TITLES[self.axis])
             return
-        self.slicer = OrthoSlicer(item.tomogram)
+        self.slicer = self.slicer_for(item.tomogram)
         self.scale_bar.set_voxel_size(item.tomogram.voxel_size)
-        item.z_changed.connect(self._moved)
-        item.cuts_changed.connect(self._moved)
+        item.z_changed.connect(self._place_lines)
+        item.cuts_changed.connect(self._cuts_moved)
         item.annotation.mask_changed.connect(self._mask_changed)
         item.annotation.boxes_changed.connect(self._later)
         item.display.events.all.connect(self.redraw)
         self.redraw()
         self.fit()
 
-    def prepare(self, runner=None) -> None:
-        """Build the binned copy of a large memory-mapped tomogram in the background, then redraw."""
-        slicer = self.slicer
-        if slicer is None or slicer.ready:
-            return
-        if runner is None:
-            slicer.prepare()
-            self.redraw()
-            return
-        runner.start(slicer.prepare, "Preparing side views", finished=lambda _: self.slicer is slicer and self.redraw())
-
     def _later(self, *_):
         self.overlay_timer.start()
 
-    def _moved(self, *_):
-        self.redraw()
+    def _cuts_moved(self, *_):
+        """This plane's own cut moved: a new image; only the other's: its line."""
+        if self.index != self._drawn_index:
+            self.redraw()
+        else:
+            self._place_lines()
+
+    def _place_lines(self, *_):
+        """Where the XY slice and the other side view cut this plane (scrolling moves only these)."""
+        item = self.item
+        if item is not None:
+            self.z_line.setPos(item.z + 0.5)
+            self.cut_line.setPos((item.cuts[1] if self.axis == "xz" else item.cuts[0]) + 0.5)
 
     def _mask_changed(self, feature_id, z, rect) -> None:
         y0, y1, x0, x1 = rect
@@ -215,10 +217,8 @@ class PlaneView(QWidget):
         # A binned copy covers the whole-voxel part of the volume; stretch it over that.
         rows, cols = image.shape
         self.image_item.setRect(QRectF(0, 0, cols * binning, rows * binning))
-        z = item.z + 0.5
-        u = (item.cuts[1] if self.axis == "xz" else item.cuts[0]) + 0.5
-        self.z_line.setPos(z)
-        self.cut_line.setPos(u)
+        self._drawn_index = self.index
+        self._place_lines()
         name = TITLES[self.axis]
         where = f"y {item.cuts[0]}" if self.axis == "xz" else f"x {item.cuts[1]}"
         self.title.setText(f"{name} at {where}" + (f"  (binned {binning}×)" if binning > 1 else ""))
@@ -253,7 +253,7 @@ class PlaneView(QWidget):
         self._draw_particles()
 
     def _set_overlay(self, image_item, rgba: np.ndarray) -> None:
-        image = self._image(rgba) if self.axis == "xz" else rgba.transpose(1, 0, 2)
+        image = self._image(rgba)
         image_item.setImage(np.ascontiguousarray(image), autoLevels=False, levels=(0, 255))
         image_item.setRect(QRectF(0, 0, image.shape[1], image.shape[0]))
 
@@ -261,13 +261,13 @@ class PlaneView(QWidget):
         annotation = self.item.annotation
         colours = {f.id: f.colour for f in self.session.features if f.visible}
         entries = []
-        for z, start, stop, fid in boxes_on_plane(annotation, self.axis, self.index):
-            if fid not in colours:
+        for box, start, stop in plane_boxes(annotation, self.axis, self.index):
+            if box.feature_id not in colours:
                 continue
-            x0, y0 = self.to_view(start, z)
-            x1, y1 = self.to_view(stop, z + 1)
-            box = next(b for b in annotation.boxes if b.z == z and b.feature_id == fid)
-            entries.append((QRectF(x0, y0, x1 - x0, y1 - y0), QColor(colours[fid]), annotation.is_positive(box)))
+            x0, y0 = self.to_view(start, box.z)
+            x1, y1 = self.to_view(stop, box.z + 1)
+            entries.append((QRectF(x0, y0, x1 - x0, y1 - y0), QColor(colours[box.feature_id]),
+                            annotation.is_positive(box)))
         extent = self._extent().adjusted(-2, -2, 2, 2)
         self.boxes.set_entries(entries, extent)
 

@@ -244,14 +244,10 @@ class Editor:
             after = before | found[y0:y1, x0:x1]
             if not np.array_equal(before, after):
                 patches.append((z, box.rect, before, after))
-        if not patches and placed is None:
-            return 0
+        if not patches:  # nothing found: at most a new box, placed as B places it
+            return 1 if placed is not None and self.place_box(item, z, *at) else 0
         if placed is not None:
             annotation.insert_box(placed)
-        if not patches:  # a box, but the network found nothing in it
-            self.history.push(Command(f"Place {feature.name} box", lambda: annotation.remove_box(placed),
-                                      lambda: annotation.insert_box(placed), (item, z)))
-            return 1
         remove = (lambda: annotation.remove_box(placed)) if placed is not None else None
         insert = (lambda: annotation.insert_box(placed)) if placed is not None else None
         self._record_patches(f"Accept {feature.name} prediction", item, feature.id, patches,

@@ -191,7 +191,7 @@ def build_training_set(items, features, options: TrainingSetOptions, progress=No
     rng = np.random.default_rng(options.seed)
     s = int(options.tile_size)
     positives, negatives, sources = [], [], []
-    shifted = []  # per positive box: (slice image, label slice, known slice, rect)
+    shifted = []  # per positive box: (item, z, rect, volume statistics or None), for off-centre copies
     for n, item in enumerate(items):
         annotation, tomo = item.annotation, item.tomogram
         ny, nx = annotation.slice_shape
@@ -204,15 +204,12 @@ def build_training_set(items, features, options: TrainingSetOptions, progress=No
                 continue
             cut = clamped_box(box.z, box.y, box.x, s, box.feature_id, (ny, nx))
             y0, y1, x0, x1 = cut.rect
-            image = tomo.slice(box.z)[y0:y1, x0:x1]
-            if not np.isfinite(image).all():
-                image = np.nan_to_num(image, nan=float(np.nanmean(image)) if np.isfinite(image).any() else 0.0)
-            image = normalise_tile(image) if stats is None else ((image - stats[0]) / stats[1]).astype(np.float32)
+            image = _normalised(_finite(tomo.slice(box.z)[y0:y1, x0:x1]), stats)
             label = annotation.region(feature.id, box.z, (y0, y1, x0, x1)).astype(np.float32)
             own_positive = box.feature_id == feature.id and label.any()
             (positives if own_positive else negatives).append((image, label))
             if own_positive and options.shift > 0:
-                shifted.append((item, box.z, cut.rect))
+                shifted.append((item, box.z, cut.rect, stats))
             used += 1
         if used:
             sources.append({"name": tomo.name, "path": str(tomo.path) if tomo.path else None,
@@ -224,8 +221,7 @@ def build_training_set(items, features, options: TrainingSetOptions, progress=No
                              "over slices where you painted it")
     xs, ys, flags, groups = [], [], [], []
     jitter = (lambda t: jitter_intensity(t, rng)) if options.intensity_augmentation else (lambda t: t)
-    cutter = _ShiftedCutter(items, feature.id, negative_ids, s, stats_of=volume_statistics
-                            if options.normalisation == "volume" else None) if shifted else None
+    cutter = _ShiftedCutter(feature.id, negative_ids, s) if shifted else None
     for g, (image, label) in enumerate(positives):
         for c, k in enumerate(rng.integers(0, 8, size=options.copies)):
             if cutter is not None and c > 0:  # the first copy is the box itself
@@ -260,24 +256,32 @@ def build_training_set(items, features, options: TrainingSetOptions, progress=No
     return TrainingSet(x, y, np.asarray(flags)[shuffle], np.asarray(groups)[shuffle], metadata)
 
 
+def _finite(image: np.ndarray) -> np.ndarray:
+    """Non-finite voxels replaced by the mean of the finite ones (0 when there are none)."""
+    if np.isfinite(image).all():
+        return image
+    return np.nan_to_num(image, nan=float(np.nanmean(image)) if np.isfinite(image).any() else 0.0)
+
+
+def _normalised(tile: np.ndarray, stats: tuple[float, float] | None) -> np.ndarray:
+    """Per tile (``stats`` None) or with the whole volume's mean and sd."""
+    return normalise_tile(tile) if stats is None else ((tile - stats[0]) / stats[1]).astype(np.float32)
+
+
 class _ShiftedCutter:
     """Cuts positive tiles off their box's centre, the label ignored where no box vouches for it."""
 
-    def __init__(self, items, feature_id: int, negative_ids: set[int], size: int, stats_of=None):
-        self.feature_id, self.size, self.stats_of = feature_id, size, stats_of
+    def __init__(self, feature_id: int, negative_ids: set[int], size: int):
+        self.feature_id, self.size = feature_id, size
         self.wanted = {feature_id, *negative_ids}
-        self.slices: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        self.stats: dict[int, tuple[float, float]] = {}
-        self.items = items
+        self.slices: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
-    def _slice(self, item, z: int):
+    def _slice(self, item, z: int) -> tuple[np.ndarray, np.ndarray]:
+        """(image, label) of a whole slice; label 2 outside every box of the feature or its negatives."""
         key = (id(item), z)
         if key not in self.slices:
             annotation = item.annotation
             ny, nx = annotation.slice_shape
-            image = np.asarray(item.tomogram.slice(z), dtype=np.float32)
-            if not np.isfinite(image).all():
-                image = np.nan_to_num(image, nan=float(np.nanmean(image)) if np.isfinite(image).any() else 0.0)
             known = np.zeros((ny, nx), bool)
             for box in annotation.boxes:
                 if box.z == z and box.feature_id in self.wanted:
@@ -285,22 +289,15 @@ class _ShiftedCutter:
                     known[y0:y1, x0:x1] = True
             label = annotation.region(self.feature_id, z, (0, ny, 0, nx)).astype(np.float32)
             label[~known] = 2.0  # IGNORE in models/learning/training.py
-            self.slices[key] = (image, label, known)
+            self.slices[key] = (_finite(np.asarray(item.tomogram.slice(z), dtype=np.float32)), label)
         return self.slices[key]
 
-    def cut(self, item, z: int, rect, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        image, label, _known = self._slice(item, z)
+    def cut(self, item, z: int, rect, stats, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        image, label = self._slice(item, z)
         ny, nx = label.shape
         y0, _, x0, _ = rect
         reach = int(round(fraction * self.size))
         y0 = int(np.clip(y0 + rng.integers(-reach, reach + 1), 0, ny - self.size))
         x0 = int(np.clip(x0 + rng.integers(-reach, reach + 1), 0, nx - self.size))
-        tile = image[y0:y0 + self.size, x0:x0 + self.size]
-        if self.stats_of is None:
-            tile = normalise_tile(tile)
-        else:
-            if id(item) not in self.stats:
-                self.stats[id(item)] = self.stats_of(item.tomogram)
-            mean, sd = self.stats[id(item)]
-            tile = ((tile - mean) / sd).astype(np.float32)
+        tile = _normalised(image[y0:y0 + self.size, x0:x0 + self.size], stats)
         return tile, label[y0:y0 + self.size, x0:x0 + self.size].copy()

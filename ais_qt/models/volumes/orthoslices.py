@@ -98,12 +98,17 @@ def annotation_plane(annotation, feature_id: int, axis: str, index: int, depth: 
     return out
 
 
-def boxes_on_plane(annotation, axis: str, index: int) -> list[tuple[int, int, int, int]]:
-    """(z, start, stop, feature id) of every box the plane passes through, along the plane's width."""
+def plane_boxes(annotation, axis: str, index: int) -> list[tuple]:
+    """(box, start, stop) of every box the plane passes through, start..stop along the plane's width."""
     out = []
     for box in annotation.boxes:
         y0, y1, x0, x1 = box.rect
         across, along = ((y0, y1), (x0, x1)) if axis == "xz" else ((x0, x1), (y0, y1))
         if across[0] <= index < across[1]:
-            out.append((box.z, along[0], along[1], box.feature_id))
+            out.append((box, along[0], along[1]))
     return out
+
+
+def boxes_on_plane(annotation, axis: str, index: int) -> list[tuple[int, int, int, int]]:
+    """(z, start, stop, feature id) of every box the plane passes through, along the plane's width."""
+    return [(box.z, start, stop, box.feature_id) for box, start, stop in plane_boxes(annotation, axis, index)]
