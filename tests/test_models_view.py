@@ -40,6 +40,10 @@ def test_build_train_watch_the_loss_and_stop(qtbot, window, tmp_path):
     assert set(panel.params.editors) == {"depth", "filters", "batch_norm"}
     panel.epochs.setValue(500)
     panel.batch_size.setValue(8)
+    panel.precision.setFocus()
+    qtbot.keyClick(panel.precision, Qt.Key_Down)
+    qtbot.keyClick(panel.precision, Qt.Key_Down)
+    assert panel.settings().precision == "mixed_bfloat16"
     qtbot.mouseClick(panel.train_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: len(panel.batch_curve.getData()[1] if panel.batch_curve.getData()[1] is not None
                                 else []) >= 3, timeout=60000)
@@ -50,6 +54,7 @@ def test_build_train_watch_the_loss_and_stop(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: panel.train_button.isEnabled(), timeout=10000)
     network = window.controller.session.networks.networks[0]
     assert network.info.training["stopped_early"] and network.info.feature == "Membrane"
+    assert network.info.training["precision"] == "mixed_bfloat16" and "bfloat16" in network.info.training["device"]
     assert "stopped early" in panel.status.text()
     networks = tabs.models.networks
     assert networks.tree.topLevelItemCount() == 1 and networks.tree.topLevelItem(0).text(1) == "UNet (light)"
@@ -103,6 +108,7 @@ def test_defaults_train_a_calibrated_network_and_say_how_it_did(qtbot, window, t
     assert panel.loss.currentText() == "bce+dice" and not panel.augment.isChecked()
     settings = panel.settings()
     assert (settings.epochs, settings.calibrate, settings.loss) == (None, True, "bce+dice")
+    assert panel.precision.currentText() == settings.precision == "auto"
     qtbot.mouseClick(panel.build_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: window.training.training_set is not None, timeout=20000)
     panel.architecture.setCurrentIndex(panel.architecture.findData("unet_light"))

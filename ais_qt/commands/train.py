@@ -9,6 +9,7 @@ from pathlib import Path
 from ais_qt.models.errors import AisError
 from ais_qt.models.volumes.label_volumes import parse_numbers, parse_slices
 from ais_qt.models.progress import Progress
+from ais_qt.models.learning.precision import PRECISIONS
 from ais_qt.models.learning.training import LOSSES, TrainSettings
 from ais_qt.models.learning.training_set import NORMALISATIONS, TrainingSetOptions
 
@@ -40,6 +41,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--validation-split", type=float, default=settings.validation_split,
                    help=f"fraction of boxes held back to validate and calibrate (default {settings.validation_split:g})")
     p.add_argument("--loss", choices=LOSSES, default=settings.loss, help=f"(default {settings.loss})")
+    p.add_argument("--precision", choices=PRECISIONS, default=settings.precision,
+                   help="auto: bfloat16 mixed precision where the CPU computes it natively, else float32 "
+                        f"(default {settings.precision})")
     p.add_argument("--copies", type=int, default=options.copies,
                    help=f"orientations per positive box (default {options.copies})")
     p.add_argument("--negative-ratio", type=float, default=options.negative_ratio,
@@ -69,7 +73,8 @@ def run(args) -> int:
         return 2
     settings = TrainSettings(architecture=arch.key, params=params, epochs=args.epochs, batch_size=args.batch_size,
                              learning_rate=args.learning_rate, validation_split=args.validation_split,
-                             loss=args.loss, calibrate=not args.no_calibration, seed=args.seed)
+                             loss=args.loss, calibrate=not args.no_calibration, seed=args.seed,
+                             precision=args.precision)
     options = TrainingSetOptions("", copies=args.copies, negative_ratio=args.negative_ratio,
                                  normalisation=args.normalisation, intensity_augmentation=args.augment_intensity,
                                  seed=args.seed)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QWidget)
 
 from ais_qt.models.errors import AisError
+from ais_qt.models.learning.precision import PRECISIONS
 from ais_qt.models.learning.training import LOSSES, TrainSettings, result_text
 from ais_qt.models.learning.training_set import NORMALISATIONS, TrainingSet, TrainingSetOptions
 from ais_qt.views.params_form import ParamsForm
@@ -21,6 +22,10 @@ LOSS_TIPS = ("Binary cross-entropy plus soft Dice (default): honest probabilitie
              "features are not starved by the background",
              "Binary cross-entropy alone",
              "Soft Dice over each batch alone")
+PRECISION_TIPS = ("bfloat16 mixed precision where this computer's processor computes it natively (about "
+                  "1.3x faster training there), float32 elsewhere; networks are saved in float32 either way",
+                  "float32 throughout",
+                  "bfloat16 mixed precision even where the processor emulates it (slower there)")
 
 
 def _spin(kind, lo, hi, value, step=1, decimals=None, tip=""):
@@ -96,6 +101,11 @@ class TrainingPanel(QWidget):
         for i, tip in enumerate(LOSS_TIPS):
             self.loss.setItemData(i, tip, Qt.ToolTipRole)
         self.loss.setCurrentText(defaults.loss)
+        self.precision = QComboBox()
+        self.precision.addItems(PRECISIONS)
+        for i, tip in enumerate(PRECISION_TIPS):
+            self.precision.setItemData(i, tip, Qt.ToolTipRole)
+        self.precision.setCurrentText(defaults.precision)
         self.train_button = QPushButton("Train")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("End after the current batch, keeping the best weights")
@@ -125,6 +135,7 @@ class TrainingPanel(QWidget):
         tform.addRow("Learning rate", self.learning_rate)
         tform.addRow("Validation split", self.validation)
         tform.addRow("Loss", self.loss)
+        tform.addRow("Precision", self.precision)
         buttons = QHBoxLayout()
         buttons.addWidget(self.train_button)
         buttons.addWidget(self.stop_button)
@@ -215,7 +226,8 @@ class TrainingPanel(QWidget):
     def settings(self) -> TrainSettings:
         return TrainSettings(self.architecture.currentData(), self.params.values(),
                              epochs=self.epochs.value() or None, batch_size=self.batch_size.value(), learning_rate=self.learning_rate.value(),
-                             validation_split=self.validation.value(), loss=self.loss.currentText())
+                             validation_split=self.validation.value(), loss=self.loss.currentText(),
+                             precision=self.precision.currentText())
 
     # ------------------------------------------------------------- actions
     def build(self) -> None:

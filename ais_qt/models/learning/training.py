@@ -17,6 +17,7 @@ from ais_qt.models.backend import device_description, graph_lock, keras
 from ais_qt.models.learning.calibration import calibrate, predict_tiles
 from ais_qt.models.errors import AisError
 from ais_qt.models.learning.network import Network, history_to_json, new_info
+from ais_qt.models.learning.precision import training_policy, with_policy
 from ais_qt.models.progress import Progress
 from ais_qt.models.learning.training_set import TrainingSet
 
@@ -39,6 +40,8 @@ class TrainSettings:
     # (microtubules in 3 slices: Dice 0); a big set gets fewer epochs, so training takes about the
     # same time whatever was annotated (under 5 min for the default UNet on 2 CPU cores).
     auto_steps: int = 600
+    # "auto": bfloat16 mixed precision where the CPU computes it natively (models/learning/precision.py)
+    precision: str = "auto"
     # Retraining from the network's current weights (correct-and-retrain): a few epochs are enough
     # to take in the corrections, about this many batches with automatic epochs.
     fine_tune_steps: int = 150
@@ -223,20 +226,26 @@ def train(training_set: TrainingSet, settings: TrainSettings, library, progress:
     keras().utils.set_random_seed(settings.seed)
     train_part, val_part = training_set.split(settings.validation_split, settings.seed)
     device = device_description()
-    progress.event({"device": device})
     progress.report(0, f"Building {arch.title} on {device}")
     model = arch.create(s, settings.params)
     continued = fine_tune and can_continue(network, arch.key, settings.params, s, library)
     if continued:
         model.set_weights(network.model.get_weights())
+    policy = None if arch.adversarial else training_policy(settings.precision)
+    trainer = with_policy(model, policy) if policy else model
+    precision = policy if trainer is not model else "float32"
+    if precision != "float32":
+        device += ", bfloat16 mixed precision"
+    progress.event({"device": device})
     batches = int(np.ceil(len(train_part) / settings.batch_size))
-    monitor = _Monitor(model, progress, settings.epochs_for(batches, continued), batches)
+    monitor = _Monitor(trainer, progress, settings.epochs_for(batches, continued), batches)
     with graph_lock:
         if arch.adversarial:
-            _train_adversarial(arch, model, train_part, val_part, settings, monitor)
+            _train_adversarial(arch, trainer, train_part, val_part, settings, monitor)
         else:
-            _train_supervised(model, train_part, val_part, settings, monitor)
+            _train_supervised(trainer, train_part, val_part, settings, monitor)
     monitor.finish()
+    model = trainer
     # Calibrate and check on a fresh copy, then hand out another fresh copy that no thread has run
     # yet: TensorFlow crashed running a model in the live overlay's thread after this worker had run
     # it (and tracing predictions on the model whose fit() had been stopped mid-epoch).

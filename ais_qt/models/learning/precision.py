@@ -1,0 +1,77 @@
+"""Mixed precision for training, where the processor computes bfloat16 natively.
+
+CPUs with AVX512_BF16 or AMX instructions (AMD Zen 4 and later, Intel Cooper Lake / Sapphire Rapids
+and later) run TensorFlow's bfloat16 convolutions about twice as fast as float32
+(bench/train_throughput.py). Training there computes in bfloat16 with float32 weights (Keras's
+``mixed_bfloat16`` policy) and the output layers in float32, so the loss sees exact probabilities;
+the trained weights go back into the architecture's float32 model, so saved networks, inference and
+calibration are unchanged. Elsewhere (other CPUs, GPUs, other backends) training stays float32.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+from ais_qt.models.backend import has_gpu, keras
+
+PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+_BF16_FLAGS = {"avx512_bf16", "amx_bf16"}
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_bf16() -> bool:
+    """Whether this CPU has bfloat16 arithmetic instructions (Linux: /proc/cpuinfo's flags)."""
+    if not sys.platform.startswith("linux"):
+        return False  # no portable way to ask; float32 is always correct
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return bool(_BF16_FLAGS & set(line.split(":", 1)[1].split()))
+    except OSError:
+        pass
+    return False
+
+
+def training_policy(setting: str) -> str | None:
+    """The Keras dtype policy to train in for a ``TrainSettings.precision``; None: float32."""
+    if setting not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}")
+    if setting == "float32":
+        return None
+    if setting == "mixed_bfloat16":
+        return setting
+    return "mixed_bfloat16" if keras().backend.backend() == "tensorflow" and not has_gpu() and cpu_has_bf16() \
+        else None
+
+
+def _output_layers(model) -> set[str]:
+    names = set()
+    for tensor in model.outputs:
+        history = getattr(tensor, "_keras_history", None)
+        if history is not None:
+            names.add(history[0].name)
+    return names or {model.layers[-1].name}
+
+
+def with_policy(model, policy: str):
+    """A copy of ``model`` that computes in ``policy`` (its output layers in float32), with its weights.
+
+    The architecture's own model, unchanged, when it cannot be copied layer by layer (a plugin's
+    subclassed model): then training is float32, as before.
+    """
+    k = keras()
+    outputs = _output_layers(model)
+
+    def clone(layer):
+        config = layer.get_config()
+        config["dtype"] = "float32" if layer.name in outputs else policy
+        return layer.__class__.from_config(config)
+
+    try:
+        copy = k.models.clone_model(model, clone_function=clone)
+        copy.set_weights(model.get_weights())
+    except Exception:  # noqa: BLE001 - any failure to copy means: train the float32 model
+        return model
+    return copy

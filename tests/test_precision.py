@@ -1,0 +1,85 @@
+"""Mixed-precision training: chosen by the hardware, copied layer by layer, handed back as float32."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ais_qt.models.learning import precision
+from ais_qt.models.learning.architectures import ArchitectureLibrary
+from ais_qt.models.learning.training import TrainSettings, dice_iou, train
+from tests.test_networks import tiny_set
+
+
+@pytest.fixture(scope="module")
+def library():
+    return ArchitectureLibrary()
+
+
+def test_the_setting_decides_and_auto_follows_the_processor(monkeypatch):
+    assert precision.training_policy("float32") is None
+    assert precision.training_policy("mixed_bfloat16") == "mixed_bfloat16"
+    with pytest.raises(ValueError, match="precision must be one of"):
+        precision.training_policy("half")
+    monkeypatch.setattr(precision, "has_gpu", lambda: False)
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)
+    assert precision.training_policy("auto") == "mixed_bfloat16"
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
+    assert precision.training_policy("auto") is None
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)
+    monkeypatch.setattr(precision, "has_gpu", lambda: True)  # GPUs keep float32 (not measured there)
+    assert precision.training_policy("auto") is None
+
+
+def test_the_cpu_flags_are_read_from_proc_cpuinfo(monkeypatch, tmp_path):
+    import builtins
+
+    cpuinfo = tmp_path / "cpuinfo"
+    opened = builtins.open
+
+    def fake_open(path, *args, **kwargs):
+        return opened(cpuinfo if path == "/proc/cpuinfo" else path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", fake_open)
+    monkeypatch.setattr(precision.sys, "platform", "linux")
+    for flags, expected in (("fpu avx2 avx512f avx512_bf16 fma", True), ("fpu avx2 amx_bf16", True),
+                            ("fpu avx2 avx512f fma", False)):
+        cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+        precision.cpu_has_bf16.cache_clear()
+        assert precision.cpu_has_bf16() is expected
+    precision.cpu_has_bf16.cache_clear()
+
+
+def test_the_copy_computes_in_bfloat16_with_a_float32_output_and_the_same_weights(library):
+    model = library.get("unet").create(32, {"depth": 2, "filters": 8})
+    copy = precision.with_policy(model, "mixed_bfloat16")
+    assert copy is not model
+    assert {layer.dtype_policy.name for layer in copy.layers[1:-1]} == {"mixed_bfloat16"}
+    assert copy.layers[-1].dtype_policy.name == "float32" and copy.output.dtype == "float32"
+    for a, b in zip(model.get_weights(), copy.get_weights()):
+        assert a.dtype == b.dtype == np.float32 and np.array_equal(a, b)
+    x = np.random.default_rng(0).normal(size=(2, 64, 64, 1)).astype(np.float32)
+    assert np.abs(model.predict(x, verbose=0) - copy.predict(x, verbose=0)).max() < 0.05  # bfloat16: 8-bit mantissa
+
+
+def test_a_model_that_cannot_be_copied_trains_in_float32():
+    class Opaque:
+        outputs, layers = [], [type("L", (), {"name": "out"})()]
+
+        def get_weights(self):
+            raise RuntimeError("no")
+
+    opaque = Opaque()
+    assert precision.with_policy(opaque, "mixed_bfloat16") is opaque
+
+
+def test_training_in_bfloat16_learns_and_hands_back_a_float32_network(library):
+    ts = tiny_set()
+    network = train(ts, TrainSettings(epochs=8, batch_size=8, validation_split=0, precision="mixed_bfloat16"), library)
+    assert "bfloat16 mixed precision" in network.info.training["device"]
+    assert network.info.training["precision"] == "mixed_bfloat16"
+    assert {layer.dtype_policy.name for layer in network.model.layers} == {"float32"}
+    out = network.predict(ts.x)
+    assert out.dtype == np.float32
+    dice, _ = dice_iou(ts.y, out, network.info.threshold)
+    assert dice > 0.8
