@@ -58,6 +58,35 @@ def test_the_converted_model_is_reused_and_rebuilt_when_the_weights_change(tmp_p
     assert len(list((tmp_path / "engines").glob("*.xml"))) == 2
 
 
+
+def test_the_check_against_keras_is_made_once_per_network_and_openvino(tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setenv("AIS_QT_CACHE_DIR", str(tmp_path))
+    network = _network()
+    first = Engine(network.model, "openvino")
+    verdict = tmp_path / "engines" / f"{weights_digest(network.model)}.checked.json"
+    kept = json.loads(verdict.read_text())
+    assert kept["precision"] == first.precision and kept["openvino"]
+
+    def no_check(model, compiled):
+        raise AssertionError("checked again")
+
+    monkeypatch.setattr(engine_module, "_worst_difference", no_check)
+    again = Engine(network.model, "openvino")  # the kept verdict: no Keras prediction at all
+    assert (again.name, again.precision) == ("openvino", first.precision)
+    x = np.random.default_rng(2).normal(size=(1, 64, 64, 1)).astype(np.float32)
+    assert np.abs(again.predict_on_batch(x) - np.asarray(network.model.predict_on_batch(x))).max() < 1 / 255
+
+    # Another OpenVINO (or a damaged file): checked again; a failed check is kept too.
+    for stale in (dict(kept, openvino="0.0"), "{not json"):
+        verdict.write_text(stale if isinstance(stale, str) else json.dumps(stale))
+        monkeypatch.setattr(engine_module, "_worst_difference", lambda model, compiled: 3 / 255)
+        refused = Engine(network.model, "openvino")
+        assert refused.name == "keras" and "3.0 of 255 levels" in refused.fallback
+    monkeypatch.setattr(engine_module, "_worst_difference", no_check)
+    assert "3.0 of 255 levels" in Engine(network.model, "openvino").fallback
+
 def test_threads_predict_at_once_and_keras_is_the_fallback(tmp_path, monkeypatch):
     monkeypatch.setenv("AIS_QT_CACHE_DIR", str(tmp_path))
     network = _network()
@@ -108,7 +137,7 @@ def test_a_trained_network_segments_a_volume_the_same_with_either_engine(tmp_pat
     volume = write_mrc(tmp_path / "v.mrc", np.random.default_rng(3).normal(size=(3, 200, 150)).astype(np.float32))
     outputs = {}
     for name in ("keras", "openvino"):
-        network._engine = Engine(network.model, name)
+        network._engine = (network._weights, Engine(network.model, name))
         path, = segment_volume(volume, [network], tmp_path / name, dtype="float32")
         outputs[name] = np.asarray(Tomogram.open(path).data)
     assert np.abs(outputs["openvino"] - outputs["keras"]).max() < 1 / 255
@@ -132,3 +161,40 @@ def test_the_live_overlay_never_waits_for_the_engine(tmp_path, monkeypatch):
     network.model = _network().model  # retrained
     assert isinstance(network.engine(wait=False), KerasOnly)
     assert network.engine().name == "openvino"  # a batch job waits for it
+
+
+def test_a_network_converted_before_segments_without_tensorflow(tmp_path, monkeypatch):
+    """A batch worker whose network was converted and checked before never loads TensorFlow (600 MiB)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import write_mrc
+
+    monkeypatch.setenv("AIS_QT_CACHE_DIR", str(tmp_path / "cache"))
+    network = _network(tile=32)
+    path = network.save(tmp_path / "membrane.aisnet")
+    network.engine()  # converted and checked here, as a first run does
+    volume = write_mrc(tmp_path / "v.mrc", np.random.default_rng(3).normal(size=(2, 64, 80)).astype(np.float32))
+    script = (
+        "import sys, numpy as np\n"
+        "from ais_qt.models.learning.architectures import ArchitectureLibrary\n"
+        "from ais_qt.models.learning.network import Network\n"
+        "from ais_qt.models.learning.segmentation import segment_volume\n"
+        f"n = Network.load({str(path)!r}, ArchitectureLibrary())\n"
+        f"(out,) = segment_volume({str(volume)!r}, [n], {str(tmp_path / 'out')!r})\n"
+        "print(n.engine().describe(), 'tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+        "n.model  # asked for, the Keras model is loaded then\n"
+        "print('tensorflow' in sys.modules)\n")
+    env = dict(__import__("os").environ, CUDA_VISIBLE_DEVICES="", AIS_QT_CACHE_DIR=str(tmp_path / "cache"))
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    first, second = result.stdout.strip().splitlines()[-2:]
+    assert first.startswith("OpenVINO") and first.endswith("False False")
+    assert second == "True"
+    from ais_qt.models.learning.segmentation import segment_volume
+
+    (ours,) = segment_volume(volume, [network], tmp_path / "here")  # the same numbers as with Keras loaded
+    import mrcfile
+
+    with mrcfile.open(ours) as a, mrcfile.open(tmp_path / "out" / ours.name) as b:
+        assert np.array_equal(a.data, b.data)

@@ -1,4 +1,4 @@
-"""Mixed-precision training: chosen by the hardware, copied layer by layer, handed back as float32."""
+"""Mixed-precision training (an option): copied layer by layer, handed back as float32."""
 
 from __future__ import annotations
 
@@ -16,19 +16,11 @@ def library():
     return ArchitectureLibrary()
 
 
-def test_the_setting_decides_and_auto_follows_the_processor(monkeypatch):
+def test_the_setting_decides():
     assert precision.training_policy("float32") is None
     assert precision.training_policy("mixed_bfloat16") == "mixed_bfloat16"
     with pytest.raises(ValueError, match="precision must be one of"):
         precision.training_policy("half")
-    monkeypatch.setattr(precision, "has_gpu", lambda: False)
-    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)
-    assert precision.training_policy("auto") == "mixed_bfloat16"
-    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
-    assert precision.training_policy("auto") is None
-    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)
-    monkeypatch.setattr(precision, "has_gpu", lambda: True)  # GPUs keep float32 (not measured there)
-    assert precision.training_policy("auto") is None
 
 
 def test_the_cpu_flags_are_read_from_proc_cpuinfo(monkeypatch, tmp_path):

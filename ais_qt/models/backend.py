@@ -75,6 +75,25 @@ def _quietly(function):
                 print("\n".join(kept), file=sys.stderr, flush=True)
 
 
+def may_have_gpu() -> bool:
+    """``has_gpu()``, without importing TensorFlow where the answer is surely no: a batch worker that
+    only runs the fast engine then never loads TensorFlow (600 MiB of memory, seconds of start-up)."""
+    if _loaded is None and os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+        if os.environ.get("CUDA_VISIBLE_DEVICES") in ("", "-1"):
+            return False
+        if sys.platform.startswith("linux") and not _nvidia_gpus():
+            return False
+    return has_gpu()
+
+
+def _nvidia_gpus() -> list[str]:
+    """The GPUs the NVIDIA driver lists (Linux); TensorFlow can use no GPU without them."""
+    try:
+        return os.listdir("/proc/driver/nvidia/gpus")
+    except OSError:
+        return []
+
+
 def has_gpu() -> bool:
     """Whether the Keras backend computes on a GPU."""
     backend = keras().backend.backend()

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QWidget)
 
 from ais_qt.models.errors import AisError
-from ais_qt.models.learning.precision import PRECISIONS
+from ais_qt.models.learning.precision import PRECISIONS, cpu_has_bf16
 from ais_qt.models.learning.training import LOSSES, TrainSettings, result_text
 from ais_qt.models.learning.training_set import NORMALISATIONS, TrainingSet, TrainingSetOptions
 from ais_qt.views.params_form import ParamsForm
@@ -22,10 +22,10 @@ LOSS_TIPS = ("Binary cross-entropy plus soft Dice (default): honest probabilitie
              "features are not starved by the background",
              "Binary cross-entropy alone",
              "Soft Dice over each batch alone")
-PRECISION_TIPS = ("bfloat16 mixed precision where this computer's processor computes it natively (about "
-                  "1.3x faster training there), float32 elsewhere; networks are saved in float32 either way",
-                  "float32 throughout",
-                  "bfloat16 mixed precision even where the processor emulates it (slower there)")
+PRECISION_TIPS = ("float32 throughout (default)",
+                  "bfloat16 arithmetic with float32 weights: about 1.3x faster training on processors with "
+                  "bfloat16 instructions ({}), slower on others; less accurate after short trainings. "
+                  "Networks are saved in float32 either way")
 
 
 def _spin(kind, lo, hi, value, step=1, decimals=None, tip=""):
@@ -103,8 +103,9 @@ class TrainingPanel(QWidget):
         self.loss.setCurrentText(defaults.loss)
         self.precision = QComboBox()
         self.precision.addItems(PRECISIONS)
+        native = "this computer's has them" if cpu_has_bf16() else "not this computer's"
         for i, tip in enumerate(PRECISION_TIPS):
-            self.precision.setItemData(i, tip, Qt.ToolTipRole)
+            self.precision.setItemData(i, tip.format(native), Qt.ToolTipRole)
         self.precision.setCurrentText(defaults.precision)
         self.train_button = QPushButton("Train")
         self.stop_button = QPushButton("Stop")

@@ -14,6 +14,7 @@ is kept in ``Engine.fallback`` for the user.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import queue
 import sys
@@ -22,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ais_qt.models.atomic import atomic_path
+from ais_qt.models.errors import AisError
 from ais_qt.models.paths import user_cache_dir
 
 ENGINES = ("openvino", "keras")
@@ -33,9 +36,17 @@ def wanted() -> str:
     choice = os.environ.get("AIS_QT_ENGINE", "").strip().lower()
     if choice in ENGINES:
         return choice
-    from ais_qt.models.backend import has_gpu
+    from ais_qt.models.backend import may_have_gpu
 
-    return "keras" if has_gpu() else "openvino"
+    return "keras" if may_have_gpu() else "openvino"
+
+
+def ready(digest: str) -> bool:
+    """Whether a network with these weights was converted and checked here before, so its engine can
+    be compiled without its Keras model."""
+    path = cache_folder() / f"{digest}.xml"
+    return (wanted() == "openvino" and path.exists() and path.with_suffix(".bin").exists()
+            and path.with_name(f"{digest}.checked.json").exists())
 
 
 def weights_digest(model) -> str:
@@ -53,10 +64,12 @@ def cache_folder() -> Path:
 class Engine:
     """Predicts like ``model.predict_on_batch`` with the fastest engine that works for the model."""
 
-    def __init__(self, model, engine: str | None = None):
+    def __init__(self, model=None, engine: str | None = None, digest: str | None = None, load=None):
         # (Keras' answers are the reference: a converted network that does not give them within half
-        # an output level on a check is not used.)
-        self.model = model
+        # an output level on a check is not used.) ``model`` may be None with the ``digest`` of its
+        # weights and ``load`` to make it: a network converted and checked on an earlier run is then
+        # compiled from the cache without Keras (a batch worker never imports TensorFlow).
+        self._model, self._load = model, load
         self.name = "keras"
         self.precision = "float32"
         self.fallback: str | None = None  # why the Keras model predicts, when OpenVINO was asked for
@@ -64,12 +77,21 @@ class Engine:
         self._requests: queue.SimpleQueue = queue.SimpleQueue()
         if (engine or wanted()) == "openvino":
             try:
-                self._compiled, self.precision = _compile(model)
+                self._compiled, self.precision = _compile(lambda: self.model, digest)
                 self.name = "openvino"
             except ImportError:
                 self.fallback = "OpenVINO is not installed"
+            except AisError:
+                raise  # the network file's model is damaged: said once, by the loader
             except Exception as e:  # a model OpenVINO cannot convert still predicts, with Keras
                 self.fallback = f"OpenVINO could not convert the network ({type(e).__name__}: {e})"
+
+    @property
+    def model(self):
+        """The Keras model (made by ``load`` when first needed)."""
+        if self._model is None and self._load is not None:
+            self._model = self._load()
+        return self._model
 
     def describe(self) -> str:
         """For the user: "OpenVINO, bfloat16" or "Keras (why not OpenVINO)"."""
@@ -102,7 +124,8 @@ class KerasOnly(Engine):
         self.fallback = "the fast engine is being prepared"
 
 
-def _compile(model):
+def _compile(model, digest: str | None = None):
+    """(compiled model, precision); ``model()`` gives the Keras model, asked only when needed."""
     # OpenVINO's converter reports usage over the network from a forked process: a fork inside a
     # process running Qt, TensorFlow and OpenVINO threads is unsafe (a segfault in CI), and a desktop
     # tool does not report on its users. With its telemetry module unimportable, it uses its stub.
@@ -112,14 +135,14 @@ def _compile(model):
     core = ov.Core()
     # OpenVINO keeps what it compiled for this CPU too: a second start compiles in a tenth of the time.
     core.set_property({"CACHE_DIR": str(cache_folder() / "compiled")})
-    path = cache_folder() / f"{weights_digest(model)}.xml"
+    path = cache_folder() / f"{digest or weights_digest(model())}.xml"
     with _lock:  # two threads converting the same network would write the same files
         if not (path.exists() and path.with_suffix(".bin").exists()):
             import warnings
 
             with warnings.catch_warnings():  # Keras warns about the input structure OpenVINO traces with
                 warnings.simplefilter("ignore")
-                converted = ov.convert_model(model)
+                converted = ov.convert_model(model())
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.stem}.{os.getpid()}.partial.xml")
             ov.save_model(converted, str(tmp), compress_to_fp16=False)
@@ -130,18 +153,49 @@ def _compile(model):
     # but not every one (a small network from the original Ais was 3 levels off): each network is
     # checked against Keras on two tiles, and compiled in float32 unless it keeps within half a
     # level. LATENCY: one request uses all the cores, which suits a slice at a time (THROUGHPUT was
-    # 2x slower here).
-    compiled = core.compile_model(str(path), "CPU", {"PERFORMANCE_HINT": "LATENCY"})
-    precision = str(compiled.get_property("INFERENCE_PRECISION_HINT")).lower()
-    if "bf16" in precision or "f16" in precision:
-        if _worst_difference(model, compiled) <= TOLERANCE:
-            return compiled, "bfloat16"
-        compiled = core.compile_model(str(path), "CPU", {"PERFORMANCE_HINT": "LATENCY",
-                                                         "INFERENCE_PRECISION_HINT": "f32"})
-    worst = _worst_difference(model, compiled)
-    if worst > TOLERANCE:  # a layer OpenVINO converts differently: Keras it is
-        raise ValueError(f"its answers differ from Keras' by {worst * 255:.1f} of 255 levels")
+    # 2x slower here). The check's verdict is kept beside the converted network, for this OpenVINO
+    # and this CPU's default precision: later starts skip it (running Keras once cost 40 MiB of peak
+    # memory and 2-3 s in a batch worker, bench/segment.py).
+    latency = {"PERFORMANCE_HINT": "LATENCY"}
+    compiled = core.compile_model(str(path), "CPU", latency)
+    default = str(compiled.get_property("INFERENCE_PRECISION_HINT")).lower()
+    verdict_file = path.with_name(f"{path.stem}.checked.json")
+    key = {"openvino": ov.__version__, "default_precision": default}
+    verdict = _read_verdict(verdict_file, key)
+    if verdict is None:
+        verdict = _check(model(), compiled, core, path, default)
+        with atomic_path(verdict_file) as tmp:
+            tmp.write_text(json.dumps({**key, **verdict}))
+    if "error" in verdict:  # a layer OpenVINO converts differently: Keras it is
+        raise ValueError(verdict["error"])
+    if verdict["precision"] == "bfloat16":
+        return compiled, "bfloat16"
+    if "bf16" in default or "f16" in default:
+        compiled = core.compile_model(str(path), "CPU", {**latency, "INFERENCE_PRECISION_HINT": "f32"})
     return compiled, "float32"
+
+
+def _check(model, compiled, core, path: Path, default: str) -> dict:
+    """{"precision": "bfloat16" | "float32"}, or {"error": why} when neither keeps to Keras' answers."""
+    if ("bf16" in default or "f16" in default) and _worst_difference(model, compiled) <= TOLERANCE:
+        return {"precision": "bfloat16"}
+    if "bf16" in default or "f16" in default:
+        compiled = core.compile_model(str(path), "CPU", {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"})
+    worst = _worst_difference(model, compiled)
+    if worst > TOLERANCE:
+        return {"error": f"its answers differ from Keras' by {worst * 255:.1f} of 255 levels"}
+    return {"precision": "float32"}
+
+
+def _read_verdict(path: Path, key: dict) -> dict | None:
+    """The kept verdict of the check, if it was made with this OpenVINO at this default precision."""
+    try:
+        kept = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(kept, dict) or any(kept.get(k) != v for k, v in key.items()):
+        return None
+    return kept if kept.get("precision") in ("bfloat16", "float32") or isinstance(kept.get("error"), str) else None
 
 
 TOLERANCE = 0.5 / 255  # of a probability: half of one output level

@@ -78,18 +78,44 @@ class Network:
 
     changed = Signal()  # threshold, colour, visibility or weights changed
 
-    def __init__(self, info: NetworkInfo, model=None):
+    def __init__(self, info: NetworkInfo, model=None, model_file: bytes | None = None, digest: str | None = None):
         self.info = info
-        self.model = model
+        self._model = model
+        # A loaded file's Keras model, made only when first needed (``model``): a network whose fast
+        # engine is cached (``digest``, of its weights, kept in the file) segments without it.
+        self._model_file = None if model is not None else model_file
+        self._digest = digest
+        self._weights = 0  # counts weight changes: an engine is made for one set of weights
+        self._load_lock = threading.Lock()
         self.path: Path | None = None
         self._engine = None
-        self._building = None  # (model, Future of its Engine) while one is being made
+        self._building = None  # (weights count, Future of its Engine) while one is being made
         self._engine_lock = threading.Lock()
+
+    @property
+    def model(self):
+        """The Keras model (the reference); None before training."""
+        if self._model is None and self._model_file is not None:
+            with self._load_lock:
+                if self._model is None and self._model_file is not None:
+                    self._model = _load_keras(self._model_file, self.path)
+                    self._model_file = None
+        return self._model
+
+    @model.setter
+    def model(self, model) -> None:
+        with self._load_lock:
+            self._model, self._model_file, self._digest = model, None, None
+            self._weights += 1
+
+    @property
+    def has_weights(self) -> bool:
+        return self._model is not None or self._model_file is not None
 
     @property
     def trained(self) -> bool:
         """Has weights that learned something: trained here, or imported from another program."""
-        return self.model is not None and (bool(self.info.history) or IMPORTED == self.info.architecture)
+        return self.has_weights and (bool(self.info.history) or IMPORTED == self.info.architecture)
 
     def set(self, **changes) -> None:
         """Change display/interaction fields (threshold, colour, visible, emit, absorb)."""
@@ -102,7 +128,7 @@ class Network:
     def predict(self, tiles: np.ndarray, batch_size: int = 8, wait: bool = True) -> np.ndarray:
         """Probabilities for (N, H, W, 1) normalised tiles. ``wait=False`` (the live overlay): if the
         fast engine is still being made, the Keras model answers meanwhile."""
-        if self.model is None:
+        if not self.has_weights:
             raise AisError(None, f"the {self.info.feature} network is not trained yet")
         return predict_tiles(self.engine(wait), tiles, batch_size)
 
@@ -113,18 +139,20 @@ class Network:
         from ais_qt.models.learning.engine import KerasOnly
 
         with self._engine_lock:
-            model = self.model
-            if self._engine is not None and self._engine.model is model:
-                return self._engine
-            if self._building is None or self._building[0] is not model:
-                self._building = (model, _builder().submit(_make_engine, model))
+            weights = self._weights
+            if self._engine is not None and self._engine[0] == weights:
+                return self._engine[1]
+            if self._building is None or self._building[0] != weights:
+                loaded = self._model
+                self._building = (weights, _builder().submit(_make_engine, loaded, self._digest,
+                                                             lambda: self.model))
             future = self._building[1]
         if not wait and not future.done():
-            return KerasOnly(model)
+            return KerasOnly(self.model)
         made = future.result()
         with self._engine_lock:
-            if self.model is model:
-                self._engine = made
+            if self._weights == weights:
+                self._engine = (weights, made)
         return made
 
     # ------------------------------------------------------------------ files
@@ -137,13 +165,15 @@ class Network:
         path = Path(path)
         if not path.name.endswith(SUFFIX):
             path = path.with_name(path.name + SUFFIX)
-        if self.model is None:
+        if not self.has_weights:
             raise AisError(path, "cannot save a network that has not been trained")
+        from ais_qt.models.learning.engine import weights_digest
+
         with tempfile.TemporaryDirectory() as folder:
             model_file = Path(folder) / "model.keras"
             self.model.save(model_file)
             document = {"format": FORMAT_NAME, "version": FORMAT_VERSION, **asdict(self.info),
-                        "ais": self.info.ais_metadata()}
+                        "ais": self.info.ais_metadata(), "weights_digest": self._digest or weights_digest(self.model)}
             with atomic_path(path) as tmp:
                 with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
                     archive.writestr("network.json", json.dumps(document, indent=1))
@@ -179,8 +209,13 @@ class Network:
         if info.architecture not in library.architectures and info.architecture != IMPORTED:
             raise AisError(path, f"was trained with the architecture '{info.architecture_title}' "
                                  f"({info.architecture}), which is not installed here; add its plugin file")
-        model = _load_keras(model_bytes, path)
-        network = cls(info, model)
+        from ais_qt.models.learning.engine import ready
+
+        digest = document.get("weights_digest")
+        if isinstance(digest, str) and digest.isalnum() and ready(digest):
+            network = cls(info, model_file=model_bytes, digest=digest)  # Keras is loaded if ever needed
+        else:
+            network = cls(info, _load_keras(model_bytes, path))
         network.path = path
         return network
 
@@ -208,12 +243,12 @@ def _builder() -> concurrent.futures.ThreadPoolExecutor:
     return _BUILDER
 
 
-def _make_engine(model):
+def _make_engine(model, digest: str | None, load):
     from ais_qt.models.backend import graph_lock
     from ais_qt.models.learning.engine import Engine
 
     with graph_lock:  # not while a training builds its graphs (models/backend.py)
-        return Engine(model)
+        return Engine(model, digest=digest, load=load)
 
 
 def new_info(feature: str, colour: str, architecture, params: dict, tile_size: int, **extra) -> NetworkInfo:
