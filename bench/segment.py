@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import sys
 import tempfile
@@ -43,6 +42,12 @@ def make_network(library, params: dict) -> Network:
     network = Network(new_info("Membrane", "#e69f00", arch, params, 64), arch.create(64, params))
     network.info.history = {"loss": [1.0]}
     return network
+
+def peak_mib() -> float:
+    """This process's peak resident memory: VmHWM, which starts afresh at exec (ru_maxrss keeps the
+    forking parent's, so a worker started from a big benchmark process would report the parent's)."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024
 
 
 def write_volume(path: Path, shape: tuple) -> None:
@@ -75,9 +80,10 @@ def worker(model: str, volume: str, out: str) -> None:
     started = time.perf_counter()
     (output,) = segment_volume(volume, [network], out, overwrite=True)
     seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      "output": str(output), "parameters": int(network.model.count_params()),
-                      "engine": network.engine().name}))
+    peak = peak_mib()  # before the Keras model is asked for below
+    print(json.dumps({"seconds": seconds, "peak_mib": peak, "output": str(output), "engine": network.engine().name,
+                      "tensorflow_loaded": "tensorflow" in sys.modules,
+                      "parameters": int(network.model.count_params())}))
 
 
 def against_ais(ais_python: str, path: Path, shape: tuple, repeats: int) -> None:
@@ -112,7 +118,8 @@ def against_ais(ais_python: str, path: Path, shape: tuple, repeats: int) -> None
         print(f"{name:20s} {voxels / seconds[side] / 1e6:6.3f} Mvoxels/s ({seconds[side]:.1f} s), "
               f"peak memory {peak[side]:.0f} MiB, {seconds['ais'] / seconds[side]:.2f}x Ais's speed")
     print(f"engine's one-time conversion of the network: {conversion:.1f} s (cached afterwards); its outputs "
-          f"differ from Keras' by at most {levels} of 255 levels; outputs the shape of Ais's: {same_shape}")
+          f"differ from Keras' by at most {levels} of 255 levels; outputs the shape of Ais's: {same_shape}; "
+          f"TensorFlow loaded by the engine's runs: {runs['ours'][0]['tensorflow_loaded']}")
 
 
 def main() -> None:
