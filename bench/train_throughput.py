@@ -3,8 +3,8 @@
 1. All architectures train in this process on the same random 64 px tiles (batch 32); the first
    epoch (graph tracing) is excluded from the timing; ratios to UNet.
 2. With --ais-python: Ais's own training (`ais train`'s function, its UNet M) against ours
-   (`models/learning/training.py`'s `train`, our UNet with Ais's UNet M parameters) on the same
-   tiles, batch 32, each side in fresh processes, alternating. Each side is run with two epoch counts
+   (`models/learning/training.py`'s `train`, our UNet with Ais's UNet M parameters, in each
+   precision: float32, the default, and mixed bfloat16) on the same tiles, batch 32, each side in fresh processes, alternating. Each side is run with two epoch counts
    and the rate is the extra tiles over the extra seconds, so start-up, graph tracing and what
    either does once after training cancel out.
 
@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ais_qt.models.learning.architectures import ArchitectureLibrary
+from ais_qt.models.learning.precision import PRECISIONS
 from ais_qt.models.learning.training import LOSS_FUNCTIONS, TrainSettings, _optimizer, train
 from ais_qt.models.learning.training_set import TrainingSet
 
@@ -58,14 +59,14 @@ def architectures(x, y, epochs: int, batch: int) -> None:
         print(f"{title:15s} {params:>11,d} {rate:9.1f} {rate / base:7.2f}x")
 
 
-def worker(tiles_path: str, epochs: str) -> None:
+def worker(tiles_path: str, epochs: str, precision: str) -> None:
     """Ais-Qt's training as the app runs it, on these tiles, for this many epochs; seconds as JSON."""
     data = np.load(tiles_path)
     n = len(data["x"])
     training_set = TrainingSet(data["x"][..., None], data["y"][..., None], np.ones(n, bool), np.arange(n),
                                {"feature": "F", "normalisation": "tile"})
     settings = TrainSettings(params=dict(UNET_M), epochs=int(epochs), batch_size=32, validation_split=0.0,
-                             calibrate=False)
+                             calibrate=False, precision=precision)
     started = time.perf_counter()
     network = train(training_set, settings, ArchitectureLibrary())
     print(json.dumps({"seconds": time.perf_counter() - started, "epochs": int(epochs),
@@ -77,7 +78,8 @@ def against_ais(ais_python: str, x, y, low: int, high: int, repeats: int) -> Non
         path = Path(folder) / "tiles.npz"
         np.savez(path, x=x[..., 0], y=y[..., 0])
         commands = {
-            "ours": lambda e: [sys.executable, __file__, "--worker", str(path), str(e)],
+            **{precision: (lambda e, p=precision: [sys.executable, __file__, "--worker", str(path), str(e), p])
+               for precision in PRECISIONS},
             "ais": lambda e: [ais_python, str(HERE / "reference" / "ais_train.py"), str(path), "UNet M", str(e)],
         }
         runs = {(side, e): [] for side in commands for e in (low, high)}
@@ -90,14 +92,14 @@ def against_ais(ais_python: str, x, y, low: int, high: int, repeats: int) -> Non
             for side in commands}
     print(f"\nvs the original Ais, UNet M architecture, {x.shape[1]} px tiles, batch 32, {len(x)} tiles, "
           f"{low} and {high} epochs, {repeats} fresh runs of each, alternating")
-    for side, name in (("ours", "Ais-Qt"), ("ais", "Ais 1.2.40")):
+    for side, name in [(p, f"Ais-Qt, {p}") for p in PRECISIONS] + [("ais", "Ais 1.2.40")]:
         seconds = ", ".join(f"{e} epochs {statistics.median(runs[side, e]):.1f} s" for e in (low, high))
-        print(f"{name:12s} {rate[side]:7.1f} tiles/s ({seconds}), {rate[side] / rate['ais']:.2f}x Ais's throughput")
+        print(f"{name:22s} {rate[side]:7.1f} tiles/s ({seconds}), {rate[side] / rate['ais']:.2f}x Ais's throughput")
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        worker(*sys.argv[2:4])
+        worker(*sys.argv[2:5])
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tiles", type=int, default=512)
