@@ -98,7 +98,11 @@ def main(folder: str) -> int:
         segmented = out / "ais_qt_sample_v1__Membrane.mrc"
         said = run("ais-qt-cli segment", [cli, "segment", "--model", network, sample, "--out", out, "--roi",
                                           "30:42,,"], segmented)
-        print(f"     {said.strip().splitlines()[0]}")  # the inference engine the installed app uses
+        engine = said.strip().splitlines()[0]  # the inference engine the installed app uses
+        print(f"     {engine}")
+        if "OpenVINO could not" in engine or "OpenVINO is not installed" in engine:
+            print("FAIL the bundle's inference engine fell back to Keras")  # a library left out of the bundle
+            return 1
         run("ais-qt-cli segment --cluster local:1 (Dask worker processes)",
             [cli, "segment", "--model", network, sample, "--out", scratch / "cluster", "--roi", "30:34,,",
              "--cluster", "local:1"], scratch / "cluster" / "ais_qt_sample_v1__Membrane.mrc")

@@ -53,6 +53,11 @@ def test_the_spec_collects_every_module_and_builds_both_executables(tmp_path):
     modules = {m.name for m in pkgutil.walk_packages(ais_qt.__path__, "ais_qt.")} | {"ais_qt"}
     assert modules - set(analysis["hiddenimports"]) == set()
     assert any(Path(source).name == "icon.svg" for source, _ in analysis["datas"])
+    # OpenVINO's run-time-loaded libraries (versioned names too): without the IR frontend the bundle
+    # converted networks and could not read them back.
+    openvino = [Path(source).name for source, dest in analysis["binaries"] if dest == "openvino/libs"]
+    for need in ("openvino_ir_frontend", "openvino_tensorflow_frontend", "openvino_intel_cpu_plugin"):
+        assert any(need in name for name in openvino), need
     assert [e["name"] for e in recorded["exe"]] == ["ais-qt", "ais-qt-cli"]
     assert [e["console"] for e in recorded["exe"]] == [False, True]  # no console window for the app on Windows
     assert recorded["collect"][1]["name"] == "ais-qt" and recorded["collect"][0][:2] == ("ais-qt", "ais-qt-cli")
