@@ -100,7 +100,9 @@ def main(folder: str) -> int:
                                           "30:42,,"], segmented)
         engine = said.strip().splitlines()[0]  # the inference engine the installed app uses
         print(f"     {engine}")
-        if "OpenVINO could not" in engine or "OpenVINO is not installed" in engine:
+        # OpenVINO must load, convert and run here; its check against Keras may still turn down a
+        # network trained for one epoch (wild batch-norm statistics): that fallback is by design.
+        if ("OpenVINO could not" in engine and "differ from Keras'" not in engine) or "not installed" in engine:
             print("FAIL the bundle's inference engine fell back to Keras")  # a library left out of the bundle
             return 1
         run("ais-qt-cli segment --cluster local:1 (Dask worker processes)",
