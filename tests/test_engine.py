@@ -181,6 +181,7 @@ def test_a_network_converted_before_segments_without_tensorflow(tmp_path, monkey
         "from ais_qt.models.learning.network import Network\n"
         "from ais_qt.models.learning.segmentation import segment_volume\n"
         f"n = Network.load({str(path)!r}, ArchitectureLibrary())\n"
+        "assert n.trained and n.has_weights and n.weights_version == 0  # (what the GUI's caches ask)\n"
         f"(out,) = segment_volume({str(volume)!r}, [n], {str(tmp_path / 'out')!r})\n"
         "print(n.engine().describe(), 'tensorflow' in sys.modules, 'keras' in sys.modules)\n"
         "n.model  # asked for, the Keras model is loaded then\n"

@@ -71,7 +71,7 @@ class LivePrediction(QObject):
 
     # ------------------------------------------------------------- requests
     def _key(self, item, z, network) -> tuple:
-        return id(item.tomogram), z, id(network), id(network.model)
+        return id(item.tomogram), z, id(network), network.weights_version
 
     def request(self) -> None:
         """Show the current slice's predictions now if cached, else predict them in the background."""
@@ -152,7 +152,7 @@ class LivePrediction(QObject):
         nz, ny, nx = item.tomogram.shape
         values = np.zeros((nz, nx if axis == "xz" else ny), np.uint8)
         known = np.zeros(nz, bool)
-        tomogram, wanted = id(item.tomogram), (id(network), id(network.model))
+        tomogram, wanted = id(item.tomogram), (id(network), network.weights_version)
         for (t, z, *which), probabilities in self.cache.items():
             if t == tomogram and tuple(which) == wanted and 0 <= z < nz:
                 values[z] = probabilities[index] if axis == "xz" else probabilities[:, index]

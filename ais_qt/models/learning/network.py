@@ -113,6 +113,12 @@ class Network:
         return self._model is not None or self._model_file is not None
 
     @property
+    def weights_version(self) -> int:
+        """Changes whenever the weights do (training, adopt): what caches of its predictions key on,
+        without loading a lazily loaded Keras model on the GUI thread."""
+        return self._weights
+
+    @property
     def trained(self) -> bool:
         """Has weights that learned something: trained here, or imported from another program."""
         return self.has_weights and (bool(self.info.history) or IMPORTED == self.info.architecture)
