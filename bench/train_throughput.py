@@ -6,7 +6,8 @@
    (`models/learning/training.py`'s `train`, our UNet with Ais's UNet M parameters, in each
    precision: float32, the default, and mixed bfloat16) on the same tiles, batch 32, each side in fresh processes, alternating. Each side is run with two epoch counts
    and the rate is the extra tiles over the extra seconds, so start-up, graph tracing and what
-   either does once after training cancel out.
+   either does once after training cancel out; per wall-clock second and per CPU-second (the
+   latter does not depend on how much of the cores a shared machine lent each run).
 
     python bench/train_throughput.py [--tiles 512] [--epochs 2] [--tile 64]
     python bench/train_throughput.py --skip-architectures --ais-python ~/aisvenv/bin/python
@@ -67,9 +68,10 @@ def worker(tiles_path: str, epochs: str, precision: str) -> None:
                                {"feature": "F", "normalisation": "tile"})
     settings = TrainSettings(params=dict(UNET_M), epochs=int(epochs), batch_size=32, validation_split=0.0,
                              calibrate=False, precision=precision)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     network = train(training_set, settings, ArchitectureLibrary())
-    print(json.dumps({"seconds": time.perf_counter() - started, "epochs": int(epochs),
+    print(json.dumps({"seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu,
+                      "epochs": int(epochs),
                       "parameters": int(network.model.count_params())}))
 
 
@@ -86,15 +88,22 @@ def against_ais(ais_python: str, x, y, low: int, high: int, repeats: int) -> Non
         for _ in range(repeats):
             for e in (low, high):
                 for side, command in commands.items():
-                    runs[side, e].append(run_json(command(e))["seconds"])
+                    runs[side, e].append(run_json(command(e)))
     tiles = (len(x) // 32) * 32 * (high - low)  # Ais drops the last partial batch; so does this count
-    rate = {side: tiles / (statistics.median(runs[side, high]) - statistics.median(runs[side, low]))
-            for side in commands}
+
+    def rate(side: str, key: str) -> float:
+        return tiles / (statistics.median(r[key] for r in runs[side, high]) -
+                        statistics.median(r[key] for r in runs[side, low]))
+
+    wall = {side: rate(side, "seconds") for side in commands}
+    cpu = {side: rate(side, "cpu_seconds") for side in commands}
     print(f"\nvs the original Ais, UNet M architecture, {x.shape[1]} px tiles, batch 32, {len(x)} tiles, "
           f"{low} and {high} epochs, {repeats} fresh runs of each, alternating")
+    print(f"{'':22s} {'tiles/s':>8s} {'x Ais':>6s} {'tiles/CPU-s':>12s} {'x Ais':>6s}")
     for side, name in [(p, f"Ais-Qt, {p}") for p in PRECISIONS] + [("ais", "Ais 1.2.40")]:
-        seconds = ", ".join(f"{e} epochs {statistics.median(runs[side, e]):.1f} s" for e in (low, high))
-        print(f"{name:22s} {rate[side]:7.1f} tiles/s ({seconds}), {rate[side] / rate['ais']:.2f}x Ais's throughput")
+        print(f"{name:22s} {wall[side]:8.1f} {wall[side] / wall['ais']:5.2f}x {cpu[side]:12.2f} "
+              f"{cpu[side] / cpu['ais']:5.2f}x")
+    print("(tiles per CPU-second: the work each tile costs, whatever share of the cores a shared machine gave)")
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ LOSS_TIPS = ("Binary cross-entropy plus soft Dice (default): honest probabilitie
              "Binary cross-entropy alone",
              "Soft Dice over each batch alone")
 PRECISION_TIPS = ("float32 throughout (default)",
-                  "bfloat16 arithmetic with float32 weights: about 1.7x faster training on processors with "
+                  "bfloat16 arithmetic with float32 weights: about 1.5x faster training on processors with "
                   "bfloat16 instructions ({}), slower on others; less accurate after short trainings. "
                   "Networks are saved in float32 either way")
 

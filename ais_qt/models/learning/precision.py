@@ -1,8 +1,8 @@
 """Mixed precision for training: an option, not the default.
 
 CPUs with AVX512_BF16 or AMX instructions (AMD Zen 4 and later, Intel Cooper Lake / Sapphire Rapids
-and later) run TensorFlow's bfloat16 convolutions faster than float32: 1.7x the float32 training
-throughput (bench/train_throughput.py, UNet M, 2 cores). Training then
+and later) run TensorFlow's bfloat16 convolutions faster than float32: a training tile costs 1.5x
+less CPU time (bench/train_throughput.py, UNet M, 2 cores). Training then
 computes in bfloat16 with float32 weights (Keras's ``mixed_bfloat16`` policy) and the output layers
 in float32, so the loss sees exact probabilities; the trained weights go back into the
 architecture's float32 model, so saved networks, inference and calibration are unchanged.
