@@ -32,7 +32,7 @@ from ais_qt.models.learning.segmentation import segment_volume
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from runs import run_json  # noqa: E402
+from runs import peak_mib, run_json  # noqa: E402
 
 UNET_M = {"depth": 4, "filters": 32, "batch_norm": True}  # Ais's UNet M, in our UNet's parameters
 
@@ -42,12 +42,6 @@ def make_network(library, params: dict) -> Network:
     network = Network(new_info("Membrane", "#e69f00", arch, params, 64), arch.create(64, params))
     network.info.history = {"loss": [1.0]}
     return network
-
-def peak_mib() -> float:
-    """This process's peak resident memory: VmHWM, which starts afresh at exec (ru_maxrss keeps the
-    forking parent's, so a worker started from a big benchmark process would report the parent's)."""
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024
 
 
 def write_volume(path: Path, shape: tuple) -> None:

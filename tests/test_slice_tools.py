@@ -8,7 +8,7 @@ from skimage import draw
 
 from ais_qt.models.annotation.editing import Editor
 from ais_qt.models.annotation.interpolation import interpolate_masks, interpolation_partner, signed_distance
-from ais_qt.models.volumes.orthoslices import OrthoSlicer, annotation_plane, boxes_on_plane
+from ais_qt.models.volumes.orthoslices import OrthoSlicer, annotation_plane, plane_boxes
 from ais_qt.models.session import Session
 from ais_qt.models.volumes.tomogram import Tomogram
 from tests.conftest import write_mrc
@@ -121,12 +121,13 @@ def test_a_stroke_on_the_yz_plane_writes_columns(session, editor):
     assert mask[30:61, 70].all() and mask[:, 69].sum() == 0 and mask.sum() == 31
 
 
-def test_boxes_on_plane(session, editor):
+def test_plane_boxes(session, editor):
     item = session.current
     box = editor.place_box(item, 12, 50, 40)
     y0, y1, x0, x1 = box.rect
-    assert boxes_on_plane(item.annotation, "xz", y0) == [(12, x0, x1, box.feature_id)]
-    assert boxes_on_plane(item.annotation, "yz", x1) == []
+    assert [(b.z, start, stop, b.feature_id) for b, start, stop in plane_boxes(item.annotation, "xz", y0)] \
+        == [(12, x0, x1, box.feature_id)]
+    assert plane_boxes(item.annotation, "yz", x1) == []
 
 
 def test_ortho_slicer_exact_and_binned(tmp_path):

@@ -28,6 +28,15 @@ PRECISION_TIPS = ("float32 throughout (default)",
                   "Networks are saved in float32 either way")
 
 
+def _combo(items, tips, current: str) -> QComboBox:
+    combo = QComboBox()
+    combo.addItems(items)
+    for i, tip in enumerate(tips):
+        combo.setItemData(i, tip, Qt.ToolTipRole)
+    combo.setCurrentText(current)
+    return combo
+
+
 def _spin(kind, lo, hi, value, step=1, decimals=None, tip=""):
     spin = kind()
     spin.setRange(lo, hi)
@@ -96,17 +105,9 @@ class TrainingPanel(QWidget):
         self.validation = _spin(QDoubleSpinBox, 0, 0.9, defaults.validation_split, 0.05, 2,
                                 "Fraction of boxes held back: they choose the best epoch, calibrate the threshold "
                                 "and give the Dice shown after training")
-        self.loss = QComboBox()
-        self.loss.addItems(LOSSES)
-        for i, tip in enumerate(LOSS_TIPS):
-            self.loss.setItemData(i, tip, Qt.ToolTipRole)
-        self.loss.setCurrentText(defaults.loss)
-        self.precision = QComboBox()
-        self.precision.addItems(PRECISIONS)
+        self.loss = _combo(LOSSES, LOSS_TIPS, defaults.loss)
         native = "this computer's has them" if cpu_has_bf16() else "not this computer's"
-        for i, tip in enumerate(PRECISION_TIPS):
-            self.precision.setItemData(i, tip.format(native), Qt.ToolTipRole)
-        self.precision.setCurrentText(defaults.precision)
+        self.precision = _combo(PRECISIONS, [tip.format(native) for tip in PRECISION_TIPS], defaults.precision)
         self.train_button = QPushButton("Train")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("End after the current batch, keeping the best weights")

@@ -13,13 +13,8 @@ import tempfile
 import time
 
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")  # this comparison is about the CPU
-
-
-def peak_mib() -> float:
-    """This process's peak resident memory: VmHWM, which starts afresh at exec (ru_maxrss keeps the
-    forking parent's, so a worker started from a big benchmark process would report the parent's)."""
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from runs import peak_mib  # noqa: E402  (bench/runs.py: the standard library only)
 
 
 def main(volume: str, out_dir: str) -> None:

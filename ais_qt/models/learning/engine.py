@@ -13,6 +13,7 @@ is kept in ``Engine.fallback`` for the user.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -159,29 +160,31 @@ def _compile(model, digest: str | None = None):
     latency = {"PERFORMANCE_HINT": "LATENCY"}
     compiled = core.compile_model(str(path), "CPU", latency)
     default = str(compiled.get_property("INFERENCE_PRECISION_HINT")).lower()
+    reduced = compiled if "bf16" in default or "f16" in default else None  # else it is float32 already
+    in_float32 = functools.cache(lambda: compiled if reduced is None else core.compile_model(
+        str(path), "CPU", {**latency, "INFERENCE_PRECISION_HINT": "f32"}))  # compiled once, if needed
+
     verdict_file = path.with_name(f"{path.stem}.checked.json")
     key = {"openvino": ov.__version__, "default_precision": default}
     verdict = _read_verdict(verdict_file, key)
     if verdict is None:
-        verdict = _check(model(), compiled, core, path, default)
+        verdict = _check(model(), reduced, in_float32)
         with atomic_path(verdict_file) as tmp:
             tmp.write_text(json.dumps({**key, **verdict}))
     if "error" in verdict:  # a layer OpenVINO converts differently: Keras it is
         raise ValueError(verdict["error"])
     if verdict["precision"] == "bfloat16":
-        return compiled, "bfloat16"
-    if "bf16" in default or "f16" in default:
-        compiled = core.compile_model(str(path), "CPU", {**latency, "INFERENCE_PRECISION_HINT": "f32"})
-    return compiled, "float32"
+        return reduced, "bfloat16"
+    return in_float32(), "float32"
 
 
-def _check(model, compiled, core, path: Path, default: str) -> dict:
-    """{"precision": "bfloat16" | "float32"}, or {"error": why} when neither keeps to Keras' answers."""
-    if ("bf16" in default or "f16" in default) and _worst_difference(model, compiled) <= TOLERANCE:
+def _check(model, reduced, in_float32) -> dict:
+    """{"precision": "bfloat16" | "float32"}, or {"error": why} when neither keeps to Keras' answers.
+    ``reduced``: the network compiled at the CPU's bfloat16 default (None where that is float32);
+    ``in_float32()``: compiled in float32 (made once, when needed)."""
+    if reduced is not None and _worst_difference(model, reduced) <= TOLERANCE:
         return {"precision": "bfloat16"}
-    if "bf16" in default or "f16" in default:
-        compiled = core.compile_model(str(path), "CPU", {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"})
-    worst = _worst_difference(model, compiled)
+    worst = _worst_difference(model, in_float32())
     if worst > TOLERANCE:
         return {"error": f"its answers differ from Keras' by {worst * 255:.1f} of 255 levels"}
     return {"precision": "float32"}

@@ -232,8 +232,7 @@ def train(training_set: TrainingSet, settings: TrainSettings, library, progress:
         model.set_weights(network.model.get_weights())
     policy = None if arch.adversarial else training_policy(settings.precision)
     trainer = with_policy(model, policy) if policy else model
-    precision = policy if trainer is not model else "float32"
-    if precision != "float32":
+    if trainer is not model:  # (a model that cannot be copied trains in float32)
         device += ", bfloat16 mixed precision"
     progress.event({"device": device})
     batches = int(np.ceil(len(train_part) / settings.batch_size))

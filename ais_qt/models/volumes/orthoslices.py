@@ -107,8 +107,3 @@ def plane_boxes(annotation, axis: str, index: int) -> list[tuple]:
         if across[0] <= index < across[1]:
             out.append((box, along[0], along[1]))
     return out
-
-
-def boxes_on_plane(annotation, axis: str, index: int) -> list[tuple[int, int, int, int]]:
-    """(z, start, stop, feature id) of every box the plane passes through, along the plane's width."""
-    return [(box.z, start, stop, box.feature_id) for box, start, stop in plane_boxes(annotation, axis, index)]
