@@ -174,3 +174,28 @@ def test_pick_tab_orients_proteins_by_the_membrane_beside_them(qtbot, window, tm
     np.testing.assert_allclose(z_axis(tab.state.particles.angles), [[0, 0, 1]], atol=0.05)
     table = starfile.read(tab.save(str(tmp_path / "p.star")))
     assert {"rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi"} <= set(table.columns)
+
+
+def test_a_pick_that_ends_after_the_window_closed_reaches_nobody(qtbot, settings, tmp_path):
+    from PySide6.QtCore import QCoreApplication
+
+    from ais_qt.controllers.session_controller import SessionController
+    from ais_qt.views.main_window import MainWindow
+
+    window = MainWindow(SessionController(settings=settings))  # not qtbot's: this test deletes it
+    shape = (20, 64, 64)
+    tomogram = write_mrc(tmp_path / "TS_03.mrc", np.zeros(shape, np.float32))
+    seg = np.zeros(shape, np.uint8)
+    ball(seg, (10, 30, 30), 4, 230)
+    write_mrc(tmp_path / "TS_03__Ribosome.mrc", seg, voxel_size=10.0)
+    (item,) = window.controller.open_paths([tomogram])
+    window.controller.session.current_changed.emit(item)
+    window.workflow.pick.choose(str(tmp_path / "TS_03__Ribosome.mrc"))  # starts a pick in the pool
+    runner = window.controller.runner
+    assert runner.running
+    window.close()
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)  # the widgets are gone now
+    assert runner.wait(10000)
+    qtbot.wait(100)  # queued results arrive here; pytest-qt fails the test if a slot raises
+    assert not runner.running

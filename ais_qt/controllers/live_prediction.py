@@ -65,6 +65,19 @@ class LivePrediction(QObject):
             network.changed.connect(self.schedule)
         self.schedule()
 
+    def shutdown(self) -> None:
+        """Stop listening to the session, which outlives the window whose views show the results."""
+        self.timer.stop()
+        self.session.current_changed.disconnect(self._attach)
+        self.session.networks.added.disconnect(self._networks_changed)
+        self.session.networks.removed.disconnect(self._networks_changed)
+        self.session.interactions.changed.disconnect(self.schedule)
+        self._attach(None)
+        for network in self._watched:
+            network.changed.disconnect(self.schedule)
+        self._watched = []
+        self.timer.stop()  # _attach scheduled once more
+
     def schedule(self, *_):
         self._shown_key = None  # something changed: show again even if the slice is the same
         self.timer.start()

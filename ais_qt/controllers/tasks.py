@@ -68,15 +68,24 @@ class TaskRunner(QObject):
               progress=None, cancelled=None, event=None, done=None) -> Task:
         """Run ``fn(progress)`` in the pool; callbacks are connected before it starts, so none is missed."""
         task = Task(fn, name)
-        for signal, callback in ((task.finished, finished), (task.failed, failed),
-                                 (task.progress, progress), (task.cancelled, cancelled), (task.event, event),
-                                 (task.done, done)):
-            if callback is not None:
-                signal.connect(callback)
+        task.callbacks = [(signal, callback) for signal, callback in (
+            (task.finished, finished), (task.failed, failed), (task.progress, progress),
+            (task.cancelled, cancelled), (task.event, event), (task.done, done)) if callback is not None]
+        for signal, callback in task.callbacks:
+            signal.connect(callback)
         self.running.append(task)
         task.done.connect(lambda: self.running.remove(task))
         self.pool.start(_Runnable(task))
         return task
+
+    def shutdown(self) -> None:
+        """Cancel every running task and drop its callbacks: the widgets they would update are
+        about to be deleted (the window is closing), so a late result must reach nobody."""
+        for task in list(self.running):
+            task.cancel()
+            for signal, callback in task.callbacks:
+                signal.disconnect(callback)
+            task.callbacks = []
 
     def wait(self, msecs: int = -1) -> bool:
         """Block until all tasks ended (for the screenshot mode and tests, never in the GUI flow)."""

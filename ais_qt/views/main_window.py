@@ -387,6 +387,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event):
         self.project.timer.stop()
         self.render_tab.view.shutdown()
+        self.live.shutdown()
+        for runner in (self.controller.runner, self.training.runner):
+            runner.shutdown()
         saved = self.project.save_on_close()
         if saved is not None and saved != self.project.path:
             print(f"Unsaved annotations were kept in {saved} (File > Open recent)")
