@@ -25,8 +25,13 @@ def test_repainting_the_annotated_window_does_not_leak_none(qtbot, window, mrc_p
             scene.render(painter)
             painter.end()
 
+    def lost_in(n):
+        before = sys.getrefcount(None)
+        paint_many(n)
+        return before - sys.getrefcount(None)
+
     paint_many(20)
-    before = sys.getrefcount(None)
-    paint_many(300)
-    lost = before - sys.getrefcount(None)
+    # Work left running by earlier tests (a network conversion, a cancelled training winding down)
+    # moves None's count too, either way; a leak loses about one per repaint every time.
+    lost = min(lost_in(300) for _ in range(3))
     assert lost < 100, f"{lost} references to None lost in 300 repaints: a Qt binding bug that ends in a crash"
