@@ -27,6 +27,7 @@ import numpy as np
 
 from ais_qt.models.learning.architectures import ArchitectureLibrary
 from ais_qt.models.learning.precision import PRECISIONS
+from ais_qt.models.learning.trainer import trainer_for
 from ais_qt.models.learning.training import LOSS_FUNCTIONS, TrainSettings, _optimizer, train
 from ais_qt.models.learning.training_set import TrainingSet
 
@@ -37,7 +38,7 @@ from segment import UNET_M  # noqa: E402
 
 
 def tiles_per_second(arch, x, y, epochs: int, batch: int) -> float:
-    model = arch.create(x.shape[1])
+    model = trainer_for(arch.create(x.shape[1]))  # what train() runs
     settings = TrainSettings()
     model.compile(optimizer=_optimizer(settings), loss=LOSS_FUNCTIONS[settings.loss])  # the default loss
     model.fit(x[:batch * 2], y[:batch * 2], batch_size=batch, epochs=1, verbose=0)  # trace and warm up

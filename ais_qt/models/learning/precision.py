@@ -3,9 +3,9 @@
 CPUs with AVX512_BF16 or AMX instructions (AMD Zen 4 and later, Intel Cooper Lake / Sapphire Rapids
 and later) run TensorFlow's bfloat16 convolutions faster than float32: a training tile costs 1.5x
 less CPU time (bench/train_throughput.py, UNet M, 2 cores). Training then
-computes in bfloat16 with float32 weights (Keras's ``mixed_bfloat16`` policy) and the output layers
-in float32, so the loss sees exact probabilities; the trained weights go back into the
-architecture's float32 model, so saved networks, inference and calibration are unchanged.
+computes in bfloat16 with float32 weights (Keras's ``mixed_bfloat16`` policy) in a copy of the
+model (trainer.py); the trained weights go back into the architecture's float32 model, so saved
+networks, inference and calibration are unchanged.
 Not the default: in the membrane learning test (150 batches, tests/test_networks.py) one seed of
 three collapsed in bfloat16 (Dice 0.27, 0.82, 0.73 for seeds 0-2; float32 0.72, 0.74); at the
 benchmark's 600 batches four trainings kept their float32 Dice (bench/quality.py).
@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import functools
 import sys
-
-from ais_qt.models.backend import keras
 
 PRECISIONS = ("float32", "mixed_bfloat16")
 _BF16_FLAGS = {"avx512_bf16", "amx_bf16"}
@@ -42,34 +40,3 @@ def training_policy(setting: str) -> str | None:
     if setting not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}")
     return None if setting == "float32" else setting
-
-
-def _output_layers(model) -> set[str]:
-    names = set()
-    for tensor in model.outputs:
-        history = getattr(tensor, "_keras_history", None)
-        if history is not None:
-            names.add(history[0].name)
-    return names or {model.layers[-1].name}
-
-
-def with_policy(model, policy: str):
-    """A copy of ``model`` that computes in ``policy`` (its output layers in float32), with its weights.
-
-    The architecture's own model, unchanged, when it cannot be copied layer by layer (a plugin's
-    subclassed model): then training is float32, as before.
-    """
-    k = keras()
-    outputs = _output_layers(model)
-
-    def clone(layer):
-        config = layer.get_config()
-        config["dtype"] = "float32" if layer.name in outputs else policy
-        return layer.__class__.from_config(config)
-
-    try:
-        copy = k.models.clone_model(model, clone_function=clone)
-        copy.set_weights(model.get_weights())
-    except Exception:  # noqa: BLE001 - any failure to copy means: train the float32 model
-        return model
-    return copy

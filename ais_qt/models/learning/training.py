@@ -17,7 +17,8 @@ from ais_qt.models.backend import device_description, graph_lock, keras
 from ais_qt.models.learning.calibration import calibrate, predict_tiles
 from ais_qt.models.errors import AisError
 from ais_qt.models.learning.network import Network, history_to_json, new_info
-from ais_qt.models.learning.precision import training_policy, with_policy
+from ais_qt.models.learning.precision import training_policy
+from ais_qt.models.learning.trainer import trainer_for
 from ais_qt.models.progress import Progress
 from ais_qt.models.learning.training_set import TrainingSet
 
@@ -230,9 +231,9 @@ def train(training_set: TrainingSet, settings: TrainSettings, library, progress:
     continued = fine_tune and can_continue(network, arch.key, settings.params, s, library)
     if continued:
         model.set_weights(network.model.get_weights())
-    policy = None if arch.adversarial else training_policy(settings.precision)
-    trainer = with_policy(model, policy) if policy else model
-    if trainer is not model:  # (a model that cannot be copied trains in float32)
+    policy = training_policy(settings.precision)
+    trainer = model if arch.adversarial else trainer_for(model, policy)  # (pix2pix trains its own two)
+    if policy and trainer is not model:  # (a model that cannot be copied trains in float32)
         device += ", bfloat16 mixed precision"
     progress.event({"device": device})
     batches = int(np.ceil(len(train_part) / settings.batch_size))
