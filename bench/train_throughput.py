@@ -4,10 +4,12 @@
    epoch (graph tracing) is excluded from the timing; ratios to UNet.
 2. With --ais-python: Ais's own training (`ais train`'s function, its UNet M) against ours
    (`models/learning/training.py`'s `train`, our UNet with Ais's UNet M parameters, in each
-   precision: float32, the default, and mixed bfloat16) on the same tiles, batch 32, each side in fresh processes, alternating. Each side is run with two epoch counts
-   and the rate is the extra tiles over the extra seconds, so start-up, graph tracing and what
-   either does once after training cancel out; per wall-clock second and per CPU-second (the
-   latter does not depend on how much of the cores a shared machine lent each run).
+   precision: float32 and mixed bfloat16; the default, auto, is the latter on CPUs with bfloat16
+   instructions) on the same tiles, batch 32, each side in fresh processes, alternating. Each side
+   is run with two epoch counts and the rate is the extra tiles over the extra seconds, so
+   start-up, graph tracing and what either does once after training cancel out; per wall-clock
+   second (each side's fastest runs, those that had both cores) and per CPU-second (which does not
+   depend on how much of the cores a shared machine lent each run).
 
     python bench/train_throughput.py [--tiles 512] [--epochs 2] [--tile 64]
     python bench/train_throughput.py --skip-architectures --ais-python ~/aisvenv/bin/python
@@ -26,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from ais_qt.models.learning.architectures import ArchitectureLibrary
-from ais_qt.models.learning.precision import PRECISIONS
+from ais_qt.models.backend import has_gpu
+from ais_qt.models.learning.precision import cpu_has_bf16, training_policy
 from ais_qt.models.learning.trainer import trainer_for
 from ais_qt.models.learning.training import LOSS_FUNCTIONS, TrainSettings, _optimizer, train
 from ais_qt.models.learning.training_set import TrainingSet
@@ -36,10 +39,12 @@ sys.path.insert(0, str(HERE))
 from runs import run_json  # noqa: E402
 from segment import UNET_M  # noqa: E402
 
+SIDES = ("float32", "mixed_bfloat16")  # the precisions "auto" chooses between
+
 
 def tiles_per_second(arch, x, y, epochs: int, batch: int) -> float:
-    model = trainer_for(arch.create(x.shape[1]))  # what train() runs
     settings = TrainSettings()
+    model = trainer_for(arch.create(x.shape[1]), training_policy(settings.precision, has_gpu()))  # as train() runs
     model.compile(optimizer=_optimizer(settings), loss=LOSS_FUNCTIONS[settings.loss])  # the default loss
     model.fit(x[:batch * 2], y[:batch * 2], batch_size=batch, epochs=1, verbose=0)  # trace and warm up
     started = time.perf_counter()
@@ -82,7 +87,7 @@ def against_ais(ais_python: str, x, y, low: int, high: int, repeats: int) -> Non
         np.savez(path, x=x[..., 0], y=y[..., 0])
         commands = {
             **{precision: (lambda e, p=precision: [sys.executable, __file__, "--worker", str(path), str(e), p])
-               for precision in PRECISIONS},
+               for precision in SIDES},
             "ais": lambda e: [ais_python, str(HERE / "reference" / "ais_train.py"), str(path), "UNet M", str(e)],
         }
         runs = {(side, e): [] for side in commands for e in (low, high)}
@@ -92,19 +97,22 @@ def against_ais(ais_python: str, x, y, low: int, high: int, repeats: int) -> Non
                     runs[side, e].append(run_json(command(e)))
     tiles = (len(x) // 32) * 32 * (high - low)  # Ais drops the last partial batch; so does this count
 
-    def rate(side: str, key: str) -> float:
-        return tiles / (statistics.median(r[key] for r in runs[side, high]) -
-                        statistics.median(r[key] for r in runs[side, low]))
+    def rate(side: str, key: str, pick) -> float:
+        return tiles / (pick(r[key] for r in runs[side, high]) - pick(r[key] for r in runs[side, low]))
 
-    wall = {side: rate(side, "seconds") for side in commands}
-    cpu = {side: rate(side, "cpu_seconds") for side in commands}
+    # Wall clock: each side's fastest runs, those the shared machine lent both cores to (as timeit
+    # takes the fastest); CPU-seconds do not depend on that share: the median.
+    wall = {side: rate(side, "seconds", min) for side in commands}
+    cpu = {side: rate(side, "cpu_seconds", statistics.median) for side in commands}
     print(f"\nvs the original Ais, UNet M architecture, {x.shape[1]} px tiles, batch 32, {len(x)} tiles, "
           f"{low} and {high} epochs, {repeats} fresh runs of each, alternating")
-    print(f"{'':22s} {'tiles/s':>8s} {'x Ais':>6s} {'tiles/CPU-s':>12s} {'x Ais':>6s}")
-    for side, name in [(p, f"Ais-Qt, {p}") for p in PRECISIONS] + [("ais", "Ais 1.2.40")]:
+    print(f"{'':22s} {'tiles/s':>8s} {'x Ais':>6s} {'tiles/CPU-s':>12s} {'x Ais':>6s}   (tiles/s: fastest runs)")
+    default = "mixed_bfloat16" if cpu_has_bf16() else "float32"  # what "auto" trains in on this CPU
+    for side, name in [(p, f"Ais-Qt, {p}" + (" *" if p == default else "")) for p in SIDES] + [("ais", "Ais 1.2.40")]:
         print(f"{name:22s} {wall[side]:8.1f} {wall[side] / wall['ais']:5.2f}x {cpu[side]:12.2f} "
               f"{cpu[side] / cpu['ais']:5.2f}x")
-    print("(tiles per CPU-second: the work each tile costs, whatever share of the cores a shared machine gave)")
+    print("(* the default here; tiles per CPU-second: the work each tile costs, whatever share of the cores "
+          "a shared machine gave)")
 
 
 def main() -> None:

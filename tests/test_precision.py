@@ -16,11 +16,17 @@ def library():
     return ArchitectureLibrary()
 
 
-def test_the_setting_decides():
-    assert precision.training_policy("float32") is None
-    assert precision.training_policy("mixed_bfloat16") == "mixed_bfloat16"
+def test_the_setting_decides_and_auto_uses_bfloat16_only_on_a_cpu_that_has_it(monkeypatch):
+    for has_bf16 in (True, False):
+        monkeypatch.setattr(precision, "cpu_has_bf16", lambda: has_bf16)
+        for on_gpu in (True, False):
+            assert precision.training_policy("float32", on_gpu) is None
+            assert precision.training_policy("mixed_bfloat16", on_gpu) == "mixed_bfloat16"
+            expected = "mixed_bfloat16" if has_bf16 and not on_gpu else None
+            assert precision.training_policy("auto", on_gpu) == expected
+    assert TrainSettings().precision == "auto"
     with pytest.raises(ValueError, match="precision must be one of"):
-        precision.training_policy("half")
+        precision.training_policy("half", False)
 
 
 def test_the_cpu_flags_are_read_from_proc_cpuinfo(monkeypatch, tmp_path):

@@ -22,10 +22,11 @@ LOSS_TIPS = ("Binary cross-entropy plus soft Dice (default): honest probabilitie
              "features are not starved by the background",
              "Binary cross-entropy alone",
              "Soft Dice over each batch alone")
-PRECISION_TIPS = ("float32 throughout (default)",
-                  "bfloat16 arithmetic with float32 weights: about 1.5x faster training on processors with "
-                  "bfloat16 instructions ({}), slower on others; less accurate after short trainings. "
-                  "Networks are saved in float32 either way")
+PRECISION_TIPS = ("bfloat16 where it is faster: on a processor with bfloat16 instructions ({}); "
+                  "float32 elsewhere, GPUs included (default)",
+                  "float32 throughout",
+                  "bfloat16 arithmetic with float32 weights: about 1.6x faster training on processors with "
+                  "bfloat16 instructions ({}), slower on others. Networks are saved in float32 either way")
 
 
 def _combo(items, tips, current: str) -> QComboBox:

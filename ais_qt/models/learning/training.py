@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ais_qt.models.backend import device_description, graph_lock, keras
+from ais_qt.models.backend import device_description, graph_lock, has_gpu, keras
 from ais_qt.models.learning.calibration import calibrate, predict_tiles
 from ais_qt.models.errors import AisError
 from ais_qt.models.learning.network import Network, history_to_json, new_info
@@ -41,7 +41,7 @@ class TrainSettings:
     # (microtubules in 3 slices: Dice 0); a big set gets fewer epochs, so training takes about the
     # same time whatever was annotated (under 5 min for the default UNet on 2 CPU cores).
     auto_steps: int = 600
-    precision: str = "float32"  # or "mixed_bfloat16" (models/learning/precision.py)
+    precision: str = "auto"  # bfloat16 on CPUs with its instructions; "float32", "mixed_bfloat16" (precision.py)
     # Retraining from the network's current weights (correct-and-retrain): a few epochs are enough
     # to take in the corrections, about this many batches with automatic epochs.
     fine_tune_steps: int = 150
@@ -231,7 +231,7 @@ def train(training_set: TrainingSet, settings: TrainSettings, library, progress:
     continued = fine_tune and can_continue(network, arch.key, settings.params, s, library)
     if continued:
         model.set_weights(network.model.get_weights())
-    policy = training_policy(settings.precision)
+    policy = training_policy(settings.precision, on_gpu=has_gpu())
     trainer = model if arch.adversarial else trainer_for(model, policy)  # (pix2pix trains its own two)
     if policy and trainer is not model:  # (a model that cannot be copied trains in float32)
         device += ", bfloat16 mixed precision"
