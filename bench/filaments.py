@@ -38,7 +38,8 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from ais_qt.models.particles.filaments import FilamentPicks, FilamentSettings, closed, filled, pick_filaments_file
+from ais_qt.models.particles.centre_lines import closed, filled
+from ais_qt.models.particles.filaments import FilamentPicks, FilamentSettings, pick_filaments_file
 from ais_qt.models.particles.orientations import z_axis
 from ais_qt.models.volumes.tomogram import Tomogram
 
