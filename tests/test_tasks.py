@@ -35,3 +35,7 @@ def test_shutdown_cancels_and_drops_late_results(qtbot):
         release.set()
     assert seen == [] and task.handle.cancelled
     qtbot.waitUntil(lambda: not runner.running)  # the runner still lets go of the task
+    runner.start(lambda progress: seen.append("ran"), done=lambda: seen.append("done"))  # e.g. a timer's
+    assert runner.wait(5000)
+    qtbot.wait(50)
+    assert seen == [] and not runner.running

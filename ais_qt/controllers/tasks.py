@@ -27,6 +27,7 @@ class Task(QObject):
         self.name = name
         self.fn = fn
         self.handle = Progress(self.progress.emit, self.event.emit)
+        self.dropped = False  # its callbacks are no longer wanted (TaskRunner.shutdown)
 
     def cancel(self) -> None:
         self.handle.cancel()
@@ -63,16 +64,19 @@ class TaskRunner(QObject):
         # TensorFlow keeps state per thread, and threads that ran it are not started and ended again.
         self.pool.setExpiryTimeout(-1)
         self.running: list[Task] = []
+        self.closed = False  # after shutdown: tasks asked for later (a timer firing) never run
 
     def start(self, fn: Callable[[Progress], Any], name: str = "", *, finished=None, failed=None,
               progress=None, cancelled=None, event=None, done=None) -> Task:
         """Run ``fn(progress)`` in the pool; callbacks are connected before it starts, so none is missed."""
         task = Task(fn, name)
-        task.callbacks = [(signal, callback) for signal, callback in (
-            (task.finished, finished), (task.failed, failed), (task.progress, progress),
-            (task.cancelled, cancelled), (task.event, event), (task.done, done)) if callback is not None]
-        for signal, callback in task.callbacks:
-            signal.connect(callback)
+        if self.closed:
+            task.dropped = True
+            return task
+        for signal, callback in ((task.finished, finished), (task.failed, failed), (task.progress, progress),
+                                 (task.cancelled, cancelled), (task.event, event), (task.done, done)):
+            if callback is not None:
+                signal.connect(_unless_dropped(task, callback))
         self.running.append(task)
         task.done.connect(lambda: self.running.remove(task))
         self.pool.start(_Runnable(task))
@@ -81,15 +85,21 @@ class TaskRunner(QObject):
     def shutdown(self) -> None:
         """Cancel every running task and drop its callbacks: the widgets they would update are
         about to be deleted (the window is closing), so a late result must reach nobody."""
+        self.closed = True
         for task in list(self.running):
             task.cancel()
-            for signal, callback in task.callbacks:
-                signal.disconnect(callback)
-            task.callbacks = []
+            task.dropped = True  # also for results already queued for delivery, which no disconnect stops
 
     def wait(self, msecs: int = -1) -> bool:
         """Block until all tasks ended (for the screenshot mode and tests, never in the GUI flow)."""
         return self.pool.waitForDone(msecs)
+
+
+def _unless_dropped(task: Task, callback):
+    def call(*args):
+        if not task.dropped:
+            callback(*args)
+    return call
 
 
 def coalescing_timer(parent, msecs: int, slot) -> QTimer:
