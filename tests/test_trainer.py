@@ -50,8 +50,10 @@ def test_fused_batch_normalisation_gives_keras_results_outputs_gradients_and_mov
         if training:
             for g, h in zip(tape.gradient(losses[0], model.trainable_weights),
                             tape.gradient(losses[1], copy.trainable_weights)):
-                # Sums over 4096 values in another order: compare on the scale of each gradient.
-                np.testing.assert_allclose(g.numpy(), h.numpy(), atol=0.01 * np.abs(g.numpy()).max())
+                # Sums over 4096 values in another order (and another thread split each run) move
+                # small gradients by a percent or two; a wrong gradient is off by its own size.
+                g, h = g.numpy(), h.numpy()
+                assert np.linalg.norm(g - h) < 0.05 * np.linalg.norm(g)
     for a, b in zip(model.non_trainable_weights, copy.non_trainable_weights):  # moving mean and variance
         assert a.name == b.name
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
