@@ -4,7 +4,7 @@
    epoch (graph tracing) is excluded from the timing; ratios to UNet.
 2. With --ais-python: Ais's own training (`ais train`'s function, its UNet M) against ours
    (`models/learning/training.py`'s `train`, our UNet with Ais's UNet M parameters, in each
-   precision: float32 and mixed bfloat16; the default, auto, is the latter on CPUs with bfloat16
+   precision: float32, the default, and mixed bfloat16, which `auto` picks on CPUs with bfloat16
    instructions) on the same tiles, batch 32, each side in fresh processes, alternating. Each side
    is run with two epoch counts and the rate is the extra tiles over the extra seconds, so
    start-up, graph tracing and what either does once after training cancel out; per wall-clock
@@ -29,7 +29,7 @@ import numpy as np
 
 from ais_qt.models.learning.architectures import ArchitectureLibrary
 from ais_qt.models.backend import has_gpu
-from ais_qt.models.learning.precision import cpu_has_bf16, training_policy
+from ais_qt.models.learning.precision import training_policy
 from ais_qt.models.learning.trainer import trainer_for
 from ais_qt.models.learning.training import LOSS_FUNCTIONS, TrainSettings, _optimizer, train
 from ais_qt.models.learning.training_set import TrainingSet
@@ -107,7 +107,7 @@ def against_ais(ais_python: str, x, y, low: int, high: int, repeats: int) -> Non
     print(f"\nvs the original Ais, UNet M architecture, {x.shape[1]} px tiles, batch 32, {len(x)} tiles, "
           f"{low} and {high} epochs, {repeats} fresh runs of each, alternating")
     print(f"{'':22s} {'tiles/s':>8s} {'x Ais':>6s} {'tiles/CPU-s':>12s} {'x Ais':>6s}   (tiles/s: fastest runs)")
-    default = "mixed_bfloat16" if cpu_has_bf16() else "float32"  # what "auto" trains in on this CPU
+    default = training_policy(TrainSettings().precision, on_gpu=False) or "float32"  # on this CPU
     for side, name in [(p, f"Ais-Qt, {p}" + (" *" if p == default else "")) for p in SIDES] + [("ais", "Ais 1.2.40")]:
         print(f"{name:22s} {wall[side]:8.1f} {wall[side] / wall['ais']:5.2f}x {cpu[side]:12.2f} "
               f"{cpu[side] / cpu['ais']:5.2f}x")

@@ -24,7 +24,7 @@ def test_the_setting_decides_and_auto_uses_bfloat16_only_on_a_cpu_that_has_it(mo
             assert precision.training_policy("mixed_bfloat16", on_gpu) == "mixed_bfloat16"
             expected = "mixed_bfloat16" if has_bf16 and not on_gpu else None
             assert precision.training_policy("auto", on_gpu) == expected
-    assert TrainSettings().precision == "auto"
+    assert TrainSettings().precision == "float32"
     with pytest.raises(ValueError, match="precision must be one of"):
         precision.training_policy("half", False)
 

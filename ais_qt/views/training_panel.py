@@ -23,8 +23,8 @@ LOSS_TIPS = ("Binary cross-entropy plus soft Dice (default): honest probabilitie
              "Binary cross-entropy alone",
              "Soft Dice over each batch alone")
 PRECISION_TIPS = ("bfloat16 where it is faster: on a processor with bfloat16 instructions ({}); "
-                  "float32 elsewhere, GPUs included (default)",
-                  "float32 throughout",
+                  "float32 elsewhere, GPUs included",
+                  "float32 throughout (default)",
                   "bfloat16 arithmetic with float32 weights: about 1.6x faster training on processors with "
                   "bfloat16 instructions ({}), slower on others. Networks are saved in float32 either way")
 

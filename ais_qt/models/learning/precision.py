@@ -1,14 +1,15 @@
-"""Mixed precision for training: bfloat16 where the processor computes it faster.
+"""Mixed precision for training, an option: bfloat16 where the processor computes it faster.
 
 CPUs with AVX512_BF16 or AMX instructions (AMD Zen 4 and later, Intel Cooper Lake / Sapphire Rapids
 and later) run TensorFlow's bfloat16 convolutions faster than float32: a training tile costs 1.6x
 less CPU time (bench/train_throughput.py, UNet M, 2 cores). Training then computes in bfloat16 with
 float32 weights (Keras's ``mixed_bfloat16`` policy) in a copy of the model (trainer.py); the trained
 weights go back into the architecture's float32 model, so saved networks, inference and
-calibration are unchanged. The default, ``auto``, does so on such CPUs and trains in float32
-elsewhere (GPUs included). The learning tests trained as well in either precision (membrane Dice at
-150 batches, seeds 0-3: built-in sample 0.71-0.82 against 0.68-0.83 in float32; the shared scene
-0.72-0.93 against 0.71-0.93), and so did bench/quality.py's rows at the full defaults.
+calibration are unchanged. ``auto`` does so on such CPUs and trains in float32 elsewhere (GPUs
+included). Not the default: in bench/quality.py at the full defaults (11 rows, seeds 1 and 2) the
+two precisions trained alike within the seeds' spread on ten rows, but the synthetic microtubules
+at SNR 0.5 came out at 0.100 and 0.043 (float32 0.107 and 0.055-0.065), just below that row's
+intensity floor (0.044); the learning tests trained alike (membrane, seeds 0-3/0-4).
 """
 
 from __future__ import annotations

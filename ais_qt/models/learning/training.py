@@ -41,7 +41,7 @@ class TrainSettings:
     # (microtubules in 3 slices: Dice 0); a big set gets fewer epochs, so training takes about the
     # same time whatever was annotated (under 5 min for the default UNet on 2 CPU cores).
     auto_steps: int = 600
-    precision: str = "auto"  # bfloat16 on CPUs with its instructions; "float32", "mixed_bfloat16" (precision.py)
+    precision: str = "float32"  # "auto": bfloat16 on CPUs with its instructions; "mixed_bfloat16" (precision.py)
     # Retraining from the network's current weights (correct-and-retrain): a few epochs are enough
     # to take in the corrections, about this many batches with automatic epochs.
     fine_tune_steps: int = 150
