@@ -67,16 +67,17 @@ class LivePrediction(QObject):
 
     def shutdown(self) -> None:
         """Stop listening to the session, which outlives the window whose views show the results."""
-        self.timer.stop()
         self.session.current_changed.disconnect(self._attach)
         self.session.networks.added.disconnect(self._networks_changed)
         self.session.networks.removed.disconnect(self._networks_changed)
         self.session.interactions.changed.disconnect(self.schedule)
-        self._attach(None)
         for network in self._watched:
             network.changed.disconnect(self.schedule)
         self._watched = []
-        self.timer.stop()  # _attach scheduled once more
+        if self.item is not None:
+            self.item.z_changed.disconnect(self.schedule)
+            self.item = None
+        self.timer.stop()
 
     def schedule(self, *_):
         self._shown_key = None  # something changed: show again even if the slice is the same
