@@ -265,6 +265,10 @@ def test_one_worker_per_gpu_each_seeing_only_its_own(inputs, tmp_path):
         outcomes = run_tasks(client, segment_task, tomograms[:2], dict(models=models, folder=str(tmp_path / "out")))
     assert sorted(seen.values()) == [("3", "keras"), ("5", "keras")]
     assert all(o.error is None for o in outcomes) and len(list((tmp_path / "out").glob("*.mrc"))) == 4
+    alone = subprocess.run([sys.executable, "-m", "ais_qt.cli", "segment", "--model", models[0], tomograms[0], "--out",
+                            str(tmp_path / "cli"), "--gpu", "0"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert alone.returncode == 0 and "1 of 1 tomograms segmented" in alone.stdout, alone.stderr
+    assert " - INFO - " not in alone.stderr  # Dask's chatter stays out of the command's output
     both = subprocess.run([sys.executable, "-m", "ais_qt.cli", "segment", "--model", models[0], tomograms[0], "--out",
                            str(tmp_path), "--gpu", "0", "--cluster", "local"], cwd=REPO, capture_output=True,
                           text=True, timeout=60)

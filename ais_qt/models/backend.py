@@ -122,6 +122,14 @@ def device_description() -> str:
         if gpus:
             name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "a GPU")
             return f"GPU 0 ({name})" + (f", one of {len(gpus)}" if len(gpus) > 1 else "")
-    elif has_gpu():
-        return f"the GPU ({backend})"
+    elif backend == "jax" and has_gpu():
+        import jax
+
+        gpus = jax.devices("gpu")
+        return f"GPU 0 ({gpus[0].device_kind})" + (f", one of {len(gpus)}" if len(gpus) > 1 else "")
+    elif backend == "torch" and has_gpu():
+        import torch
+
+        count = torch.cuda.device_count()
+        return f"GPU 0 ({torch.cuda.get_device_name(0)})" + (f", one of {count}" if count > 1 else "")
     return f"the CPU ({os.cpu_count()} cores)"

@@ -12,6 +12,7 @@ keyed by file, size and modification time, so a network is loaded once per worke
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import time
 import tomllib
@@ -110,11 +111,15 @@ def gpu_cluster(gpus: tuple[str, ...]):
     from distributed import Nanny, Scheduler, SpecCluster
 
     threads = max(1, (os.cpu_count() or 1) // len(gpus))
+    # Warnings and errors only, as a LocalCluster gives: Dask's INFO lines (workers registering,
+    # closing) would bury the command's own output.
+    quiet = logging.WARNING
     workers = {f"gpu{gpu}": {"cls": Nanny, "options": {
-        "nthreads": 1, "env": thread_env(threads) | {"CUDA_VISIBLE_DEVICES": gpu, "AIS_QT_ENGINE": "keras"}}}
+        "nthreads": 1, "silence_logs": quiet,
+        "env": thread_env(threads) | {"CUDA_VISIBLE_DEVICES": gpu, "AIS_QT_ENGINE": "keras"}}}
         for gpu in gpus}
     scheduler = {"cls": Scheduler, "options": {"dashboard_address": ":0" if _has_dashboard() else None}}
-    return SpecCluster(workers=workers, scheduler=scheduler, name="ais-qt-gpus")
+    return SpecCluster(workers=workers, scheduler=scheduler, name="ais-qt-gpus", silence_logs=quiet)
 
 
 def slurm_cluster(settings: SlurmSettings):
