@@ -53,6 +53,42 @@ def test_tiled_equals_whole_slice_away_from_edges_and_has_no_seam(network):
     assert jumps.max() <= np.abs(np.diff(whole, axis=1))[48:-48, 48:-48].max() + 1 / 255
 
 
+def test_slices_predicted_together_give_what_each_gives_alone(tmp_path, network, monkeypatch):
+    """On a GPU several slices share the network's batches (slices_at_once); the answers must not
+    change, for tiled slices, for whole slices as Ais pads them, and for a whole volume."""
+    from ais_qt.models.learning import segmentation
+    from ais_qt.models.learning.network import Network
+    from tests.test_ais_interop import DATA
+
+    library = ArchitectureLibrary()
+    slices = list(np.random.default_rng(3).normal(size=(5, 150, 170)).astype(np.float32))
+    imported = Network.load(DATA / "ais_tiny.scnm", library)
+    for net, tile in ((network, 64), (network, 640), (imported, 640)):
+        predictor = SlicePredictor(net, tile=tile, library=library)
+        together = predictor.predict_many(slices)
+        for image, mine in zip(slices, together):
+            np.testing.assert_allclose(mine, predictor.predict(image), atol=1e-5)
+    predictor = SlicePredictor(network, library=library)
+    assert predictor.slices_at_once((150, 170), on_gpu=False) == 1
+    assert predictor.slices_at_once((384, 384), on_gpu=True) == 22  # 8 tiles of 640 px: 3.3 Mpx
+    assert predictor.slices_at_once((4096, 4096), on_gpu=True) == 1
+
+    volume = np.random.default_rng(4).normal(size=(7, 80, 90)).astype(np.float32)
+    tomo = write_mrc(tmp_path / "TS_02.rec", volume, voxel_size=12.0)
+    (alone,) = segment_volume(tomo, [network], tmp_path / "cpu", library=library)
+    monkeypatch.setenv("AIS_QT_ENGINE", "keras")
+    monkeypatch.setattr(segmentation, "may_have_gpu", lambda: True)
+    asked = []
+    original = SlicePredictor.predict_many
+    monkeypatch.setattr(SlicePredictor, "predict_many", lambda self, images, *a: asked.append(len(images)) or
+                        original(self, images, *a))
+    on_gpu = Network.load(network.save(tmp_path / "again.aisnet"), library)  # its engine: Keras
+    (together,) = segment_volume(tomo, [on_gpu], tmp_path / "gpu", library=library)
+    assert asked == [7]  # 80 x 90 slices: all seven in one call
+    np.testing.assert_allclose(np.asarray(Tomogram.open(together).data, np.int32),
+                               np.asarray(Tomogram.open(alone).data, np.int32), atol=1)
+
+
 def test_rescaling_to_the_training_voxel_size(network):
     predictor = SlicePredictor(network, tile=128, library=ArchitectureLibrary())
     assert network.info.voxel_size == 12.0

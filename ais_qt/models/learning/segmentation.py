@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ais_qt.models.atomic import remove_partials
+from ais_qt.models.backend import may_have_gpu
 from ais_qt.models.errors import AisError
 from ais_qt.models.learning.inference import DEFAULT_TILE, SlicePredictor, slice_statistics
 from ais_qt.models.learning.interactions import InteractionGraph
@@ -155,6 +156,7 @@ def segment_volume(tomogram: str | os.PathLike, networks, folder: str | os.PathL
             volume.voxel_size = voxel_size
         zs, ys, xs = parse_roi(roi, volume.shape)
         predictors = {n.info.feature: SlicePredictor(n, tile=tile, library=library) for n in networks}
+        on_gpu = may_have_gpu() and all(n.has_weights and n.engine().name == "keras" for n in networks)
         scales = {name: p.scale_for(volume.voxel_size) for name, p in predictors.items()}
         stats = {n.info.feature: slice_statistics(n, volume) for n in networks}
         graph = graph or InteractionGraph()
@@ -165,13 +167,18 @@ def segment_volume(tomogram: str | os.PathLike, networks, folder: str | os.PathL
             targets = {name: stack.enter_context(new_volume(path, volume.shape, volume.grid, dtype))
                        for name, path in todo.items()}
             count = zs.stop - zs.start
-            for i, z in enumerate(range(zs.start, zs.stop)):
-                image = volume.slice(z)[ys, xs]
-                predictions = {name: p.predict(image, scales[name], stats[name]) for name, p in predictors.items()}
-                for name, values in graph.apply(predictions, volume.voxel_size).items():
-                    if name in targets:
-                        targets[name][z, ys, xs] = encode(values, dtype)
-                progress.report((i + 1) / count, f"{volume.name}: slice {z + 1 - zs.start}/{count}")
+            plane = (ys.stop - ys.start, xs.stop - xs.start)
+            at_once = min(p.slices_at_once(plane, on_gpu) for p in predictors.values())
+            for start in range(zs.start, zs.stop, at_once):
+                group = range(start, min(start + at_once, zs.stop))
+                images = [volume.slice(z)[ys, xs] for z in group]
+                predicted = {name: p.predict_many(images, scales[name], stats[name]) for name, p in predictors.items()}
+                for k, z in enumerate(group):
+                    predictions = {name: values[k] for name, values in predicted.items()}
+                    for name, values in graph.apply(predictions, volume.voxel_size).items():
+                        if name in targets:
+                            targets[name][z, ys, xs] = encode(values, dtype)
+                    progress.report((z + 1 - zs.start) / count, f"{volume.name}: slice {z + 1 - zs.start}/{count}")
     finally:
         volume.close()
     return list(outputs.values())
