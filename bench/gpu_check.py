@@ -109,6 +109,8 @@ def main() -> None:
             if done.returncode or not lines:
                 sys.exit(f"{device} run failed:\n{done.stderr[-3000:]}")
             results[device] = json.loads(lines[-1])
+            if keep:
+                (Path(keep) / "results.json").write_text(json.dumps(results, indent=1))
         agree = {}
         for name in VOLUMES:
             with mrcfile.mmap(results["gpu"][name]["output"]) as a, mrcfile.mmap(results["cpu"][name]["output"]) as b:

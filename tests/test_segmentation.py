@@ -70,7 +70,8 @@ def test_slices_predicted_together_give_what_each_gives_alone(tmp_path, network,
             np.testing.assert_allclose(mine, predictor.predict(image), atol=1e-5)
     predictor = SlicePredictor(network, library=library)
     assert predictor.slices_at_once((150, 170), on_gpu=False) == 1
-    assert predictor.slices_at_once((384, 384), on_gpu=True) == 22  # 8 tiles of 640 px: 3.3 Mpx
+    assert predictor.slices_at_once((384, 384), on_gpu=True) == 18  # one 416 px tile each; 8 of 640 px: 3.3 Mpx
+    assert predictor.slices_at_once((1024, 1024), on_gpu=True) == 2  # 2 x 2 tiles each
     assert predictor.slices_at_once((4096, 4096), on_gpu=True) == 1
 
     volume = np.random.default_rng(4).normal(size=(7, 80, 90)).astype(np.float32)
@@ -78,13 +79,13 @@ def test_slices_predicted_together_give_what_each_gives_alone(tmp_path, network,
     (alone,) = segment_volume(tomo, [network], tmp_path / "cpu", library=library)
     monkeypatch.setenv("AIS_QT_ENGINE", "keras")
     monkeypatch.setattr(segmentation, "may_have_gpu", lambda: True)
-    asked = []
-    original = SlicePredictor.predict_many
-    monkeypatch.setattr(SlicePredictor, "predict_many", lambda self, images, *a: asked.append(len(images)) or
-                        original(self, images, *a))
     on_gpu = Network.load(network.save(tmp_path / "again.aisnet"), library)  # its engine: Keras
+    asked = []
+    original = on_gpu.predict
+    monkeypatch.setattr(on_gpu, "predict", lambda tiles, *a, **k: asked.append(tiles.shape) or original(tiles, *a, **k))
+    monkeypatch.setattr(SlicePredictor, "slices_at_once", lambda *a: 3)
     (together,) = segment_volume(tomo, [on_gpu], tmp_path / "gpu", library=library)
-    assert asked == [7]  # 80 x 90 slices: all seven in one call
+    assert asked == [(3, 112, 128, 1)] * 3  # 7 slices: three calls of one shape, the last filled up
     np.testing.assert_allclose(np.asarray(Tomogram.open(together).data, np.int32),
                                np.asarray(Tomogram.open(alone).data, np.int32), atol=1)
 

@@ -112,13 +112,24 @@ class SlicePredictor:
         image = (image - mean) / (sd if sd > 0 else 1.0)
         return ndimage.zoom(image, scale, order=1) if scale != 1.0 else image
 
-    def slices_at_once(self, shape: tuple[int, int], on_gpu: bool) -> int:
-        """How many slices of this shape to predict together: on a GPU, enough to fill a batch of
-        full tiles (a 384 px slice alone used it a twentieth as well); on the CPU one, which keeps
-        memory and progress per slice and loses nothing (the CPU engine is busy with one slice)."""
+    def slices_at_once(self, shape: tuple[int, int], on_gpu: bool, scale: float = 1.0) -> int:
+        """How many slices of this shape to predict together: on a GPU, as many as fill one batch of
+        tiles (a 384 px slice alone used it a twentieth as well), so that every call has the same
+        shape and the network is compiled once; on the CPU one, which keeps memory and progress per
+        slice and loses nothing (the CPU engine is busy with one slice)."""
         if not on_gpu:
             return 1
-        return int(np.clip(self.batch_size * self.tile ** 2 // max(shape[0] * shape[1], 1), 1, 64))
+        ny, nx = (max(1, round(n * scale)) for n in shape)
+        if self.ais_padding and self._fits_whole((ny, nx)):
+            return int(np.clip(self.batch_size * self.tile ** 2 // (ny * nx), 1, 64))
+        (ty, sy, py), (tx, sx, px) = self._layout(ny + 2 * self.ramp), self._layout(nx + 2 * self.ramp)
+        tiles = len(_starts(py, ty, sy)) * len(_starts(px, tx, sx))
+        return max(1, self._batch(ty, tx) // tiles)
+
+    def _batch(self, ty: int, tx: int) -> int:
+        """Tiles per call: about batch_size full tiles' worth of pixels (more of the smaller tiles of
+        small slices)."""
+        return max(self.batch_size, self.batch_size * self.tile ** 2 // (ty * tx))
 
     def _fits_whole(self, shape) -> bool:
         """Slices up to the tile size go whole, as Ais does; larger ones are tiled (bounded memory)."""
@@ -163,9 +174,7 @@ class SlicePredictor:
             for j in range(len(x_starts)):
                 norm[y_starts[i]:y_starts[i] + ty, x_starts[j]:x_starts[j] + tx] += np.outer(wy[i], wx[j])
         corners = [(n, i, j) for n in range(len(images)) for i in range(len(y_starts)) for j in range(len(x_starts))]
-        # A batch holds about batch_size full tiles' worth of pixels: more of the smaller tiles of
-        # small slices, so several slices (on a GPU, slices_at_once) go in one call.
-        batch = max(self.batch_size, self.batch_size * self.tile ** 2 // (ty * tx))
+        batch = self._batch(ty, tx)
         for k in range(0, len(corners), batch):
             chunk = corners[k:k + batch]
             tiles = np.stack([padded[n][y_starts[i]:y_starts[i] + ty, x_starts[j]:x_starts[j] + tx]

@@ -168,10 +168,12 @@ def segment_volume(tomogram: str | os.PathLike, networks, folder: str | os.PathL
                        for name, path in todo.items()}
             count = zs.stop - zs.start
             plane = (ys.stop - ys.start, xs.stop - xs.start)
-            at_once = min(p.slices_at_once(plane, on_gpu) for p in predictors.values())
+            at_once = min(p.slices_at_once(plane, on_gpu, scales[name]) for name, p in predictors.items())
             for start in range(zs.start, zs.stop, at_once):
                 group = range(start, min(start + at_once, zs.stop))
                 images = [volume.slice(z)[ys, xs] for z in group]
+                # The last group is filled up (with its last slice) so the GPU sees no new shape.
+                images += images[-1:] * (at_once - len(images))
                 predicted = {name: p.predict_many(images, scales[name], stats[name]) for name, p in predictors.items()}
                 for k, z in enumerate(group):
                     predictions = {name: values[k] for name, values in predicted.items()}
