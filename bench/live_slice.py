@@ -4,9 +4,10 @@ depend on the weights), with each engine, as the live overlay runs it (SlicePred
 Each engine runs in a fresh process, twice, alternating: the first slice after loading (the network's
 conversion or reading from the cache, and the first-call set-up included) and the median of the next
 five. The converted model's cache starts empty in every process, so "first" is the worst case; a
-second start of the app reads it from the cache (also printed).
+second start of the app reads it from the cache (also printed). The engine computes in float32, as
+for trained networks, unless ``--precision checked`` (see bench/segment.py).
 
-    python bench/live_slice.py [--size 1024] [--repeats 2]
+    python bench/live_slice.py [--size 1024] [--repeats 2] [--precision float32|checked]
 """
 
 from __future__ import annotations
@@ -24,9 +25,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def child(engine: str, size: int, cache: str, model: str) -> None:
+def child(engine: str, size: int, cache: str, model: str, precision: str) -> None:
     os.environ["AIS_QT_CACHE_DIR"] = cache
     import numpy as np
+
+    if precision == "float32":
+        from ais_qt.models.learning import engine as engine_module
+
+        engine_module._check = lambda model, reduced, in_float32: {"precision": "float32"}
 
     from ais_qt.models.learning.architectures import ArchitectureLibrary
     from ais_qt.models.learning.engine import Engine
@@ -52,10 +58,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--precision", choices=("float32", "checked"), default="float32")
+    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], int(args.child[1]), args.child[2], args.child[3])
+        child(args.child[0], int(args.child[1]), args.child[2], args.child[3], args.child[4])
         return
     results: dict[str, list[dict]] = {"keras": [], "openvino": [], "openvino, cached": []}
     with tempfile.TemporaryDirectory() as caches:
@@ -69,10 +76,11 @@ def main() -> None:
             for engine, label, fresh in (("keras", "keras", True), ("openvino", "openvino", True),
                                          ("openvino", "openvino, cached", False)):
                 cache = str(Path(caches) / (f"{repeat}-{engine}" if fresh else f"{repeat}-openvino"))
-                out = subprocess.run([sys.executable, __file__, "--child", engine, str(args.size), cache, model],
+                out = subprocess.run([sys.executable, __file__, "--child", engine, str(args.size), cache, model,
+                                      args.precision],
                                      capture_output=True, text=True, check=True).stdout
                 results[label].append(json.loads(out.strip().splitlines()[-1]))
-    print(f"{args.size} x {args.size} slice, default UNet, {os.cpu_count()} cores")
+    print(f"{args.size} x {args.size} slice, default UNet, {os.cpu_count()} cores, engine precision {args.precision}")
     print("| engine | first slice after loading (s) | each next slice (s) | vs keras |")
     print("|---|---|---|---|")
     keras_steady = statistics.median(r["steady"] for r in results["keras"])

@@ -6,9 +6,14 @@
    "UNet M": depth 4, 32 filters, batch normalisation). Each side runs in a fresh process per
    repeat, alternating, and reports the seconds of its segmentation call and its peak memory.
 
-Networks are untrained: speed does not depend on the weights.
+Networks are untrained: speed does not depend on the weights, but the engine's precision does.
+Trained networks fail its bfloat16 check against Keras (1 to 13 output levels off on the check
+tiles, against 0.2-0.3 for untrained ones), so by default the engine is made to compute in float32
+here, as it does for them; ``--precision checked`` lets the check decide (bfloat16 for these
+untrained networks on CPUs that have it). The runs use a cache folder of their own.
 
     python bench/segment.py [--shape 24,512,512] [--repeats 2] [--ais-python ~/aisvenv/bin/python]
+                            [--precision float32|checked]
 """
 
 from __future__ import annotations
@@ -125,9 +130,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--ais-python", help="the interpreter of a virtual environment with ais-cryoet installed")
     parser.add_argument("--skip-tiles", action="store_true", help="only the comparison with Ais")
+    parser.add_argument("--precision", choices=("float32", "checked"), default="float32",
+                        help="the engine's precision: float32, as trained networks get (default), or as its check decides")
     args = parser.parse_args()
     shape = tuple(int(n) for n in args.shape.split(","))
     with tempfile.TemporaryDirectory() as folder:
+        os.environ["AIS_QT_CACHE_DIR"] = str(Path(folder) / "cache")  # the workers inherit it
+        if args.precision == "float32":
+            from ais_qt.models.learning import engine
+
+            # The verdict is kept in the cache, where the workers read it: they compute in float32 too.
+            engine._check = lambda model, reduced, in_float32: {"precision": "float32"}
+        print(f"engine precision: {args.precision}")
         path = Path(folder) / "volume.mrc"
         write_volume(path, shape)
         if not args.skip_tiles:

@@ -87,6 +87,33 @@ def test_the_check_against_keras_is_made_once_per_network_and_openvino(tmp_path,
     monkeypatch.setattr(engine_module, "_worst_difference", no_check)
     assert "3.0 of 255 levels" in Engine(network.model, "openvino").fallback
 
+def test_the_precision_said_is_the_precision_computed(tmp_path, monkeypatch):
+    """A network refused in bfloat16 runs in float32, not in the CPU's bfloat16 default (OpenVINO
+    2026 names that type "bfloat16", which an earlier check read as float32)."""
+    from ais_qt.models.learning.engine import is_reduced
+
+    assert is_reduced("<Type: 'bfloat16'>") and is_reduced("bf16") and is_reduced("f16")
+    assert not is_reduced("<Type: 'float32'>") and not is_reduced("f32")
+    monkeypatch.setenv("AIS_QT_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(engine_module, "_worst_difference", lambda model, compiled: 3 / 255 if is_reduced(
+        compiled.get_property("INFERENCE_PRECISION_HINT")) else 0.0)
+    fast = Engine(_network().model, "openvino")
+    assert (fast.name, fast.precision) == ("openvino", "float32")
+    assert not is_reduced(fast._compiled.get_property("INFERENCE_PRECISION_HINT"))
+
+
+def test_the_check_tiles_look_like_tomogram_slices():
+    from ais_qt.models.learning.engine import check_tiles
+
+    tiles = check_tiles(64)
+    assert tiles.shape == (4, 64, 64, 1) and tiles.dtype == np.float32
+    np.testing.assert_allclose(tiles.mean(axis=(1, 2, 3)), 0, atol=1e-5)
+    np.testing.assert_allclose(tiles.std(axis=(1, 2, 3)), 1, atol=1e-4)
+    # neighbouring pixels: unrelated in white noise, ever more alike with smoothing
+    correlation = [np.corrcoef(t[:, :-1].ravel(), t[:, 1:].ravel())[0, 1] for t in tiles[..., 0]]
+    assert abs(correlation[0]) < 0.05 and correlation[1] < correlation[2] < correlation[3]
+
+
 def test_threads_predict_at_once_and_keras_is_the_fallback(tmp_path, monkeypatch):
     monkeypatch.setenv("AIS_QT_CACHE_DIR", str(tmp_path))
     network = _network()
