@@ -42,7 +42,7 @@ def child(engine: str, size: int, cache: str, model: str, precision: str) -> Non
     network = Network.load(model, ArchitectureLibrary())
     image = np.random.default_rng(0).normal(size=(size, size)).astype(np.float32)
     started = time.perf_counter()
-    network._engine = Engine(network.model, engine)
+    network._engine = (network._weights, Engine(network.model, engine))  # (weights version, engine)
     predictor = SlicePredictor(network)
     predictor.predict(image)
     first = time.perf_counter() - started
