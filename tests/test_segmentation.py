@@ -71,7 +71,7 @@ def test_slices_predicted_together_give_what_each_gives_alone(tmp_path, network,
     predictor = SlicePredictor(network, library=library)
     assert predictor.slices_at_once((150, 170), on_gpu=False) == 1
     assert predictor.slices_at_once((384, 384), on_gpu=True) == 18  # one 416 px tile each; 8 of 640 px: 3.3 Mpx
-    assert predictor.slices_at_once((1024, 1024), on_gpu=True) == 2  # 2 x 2 tiles each
+    assert predictor.slices_at_once((1024, 1024), on_gpu=True) == 2  # one 1056 px tile each
     assert predictor.slices_at_once((4096, 4096), on_gpu=True) == 1
 
     volume = np.random.default_rng(4).normal(size=(7, 80, 90)).astype(np.float32)
