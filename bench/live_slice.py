@@ -35,14 +35,13 @@ def child(engine: str, size: int, cache: str, model: str, precision: str) -> Non
         engine_module._check = lambda model, reduced, in_float32: {"precision": "float32"}
 
     from ais_qt.models.learning.architectures import ArchitectureLibrary
-    from ais_qt.models.learning.engine import Engine
     from ais_qt.models.learning.inference import SlicePredictor
     from ais_qt.models.learning.network import Network
 
+    os.environ["AIS_QT_ENGINE"] = engine  # as the app would make it: from the cache, if there, without Keras
     network = Network.load(model, ArchitectureLibrary())
     image = np.random.default_rng(0).normal(size=(size, size)).astype(np.float32)
     started = time.perf_counter()
-    network._engine = (network._weights, Engine(network.model, engine))  # (weights version, engine)
     predictor = SlicePredictor(network)
     predictor.predict(image)
     first = time.perf_counter() - started
