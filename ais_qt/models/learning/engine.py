@@ -154,9 +154,9 @@ def _compile(model, digest: str | None = None):
     # the sample was 34 levels off on its slices, a small network from the original Ais 3): each
     # network is checked against Keras on the check tiles, and compiled in float32 unless it keeps
     # within half a level (trained networks do not). LATENCY: one request uses all the cores, which
-    # suits a slice at a time (THROUGHPUT was 2x slower here). The check's verdict is kept beside the converted network, for this OpenVINO
-    # and this CPU's default precision: later starts skip it (running Keras once cost 40 MiB of peak
-    # memory and 2-3 s in a batch worker, bench/segment.py).
+    # suits a slice at a time (THROUGHPUT was 2x slower here). The check's verdict is kept beside the
+    # converted network, for this OpenVINO and this CPU's default precision: later starts skip it
+    # (running Keras once cost 40 MiB of peak memory and 2-3 s in a batch worker, bench/segment.py).
     latency = {"PERFORMANCE_HINT": "LATENCY"}
     compiled = core.compile_model(str(path), "CPU", latency)
     hint = compiled.get_property("INFERENCE_PRECISION_HINT")

@@ -125,9 +125,8 @@ class SlicePredictor:
         ny, nx = (max(1, round(n * scale)) for n in shape)
         if self.ais_padding and self._fits_whole((ny, nx)):
             return int(np.clip(BATCH_PIXELS // (ny * nx), 1, 64))
-        (ty, sy, py), (tx, sx, px) = self._layout(ny + 2 * self.ramp), self._layout(nx + 2 * self.ramp)
-        tiles = len(_starts(py, ty, sy)) * len(_starts(px, tx, sx))
-        return max(1, self._batch(ty, tx) // tiles)
+        (ty, tx), (y_starts, x_starts), _ = self._grid(ny, nx)
+        return max(1, self._batch(ty, tx) // (len(y_starts) * len(x_starts)))
 
     @staticmethod
     def _batch(ty: int, tx: int) -> int:
@@ -159,33 +158,39 @@ class SlicePredictor:
         step = t - overlap
         return t, step, t + (count - 1) * step
 
+    def _grid(self, ny: int, nx: int):
+        """The tiling of an ny x nx slice with its border of ``ramp`` px: (tile shape, tile origins
+        along y and along x, padded shape)."""
+        (ty, sy, py), (tx, sx, px) = self._layout(ny + 2 * self.ramp), self._layout(nx + 2 * self.ramp)
+        return (ty, tx), (_starts(py, ty, sy), _starts(px, tx, sx)), (py, px)
+
     def _tiled(self, images: list[np.ndarray]) -> list[np.ndarray]:
         m, r = self.margin, self.ramp
         ny, nx = images[0].shape
         # Tiles on the outer border keep full weight on their outer side (there is no neighbour to
         # blend with), so the border needs only a little reflected context, not a whole margin.
         pad = r
-        (ty, sy, py), (tx, sx, px) = self._layout(ny + 2 * pad), self._layout(nx + 2 * pad)
+        (ty, tx), (y_starts, x_starts), (py, px) = self._grid(ny, nx)
         mode = "reflect" if min(ny, nx) > pad else "symmetric"
         padded = [np.pad(image, ((pad, py - ny - pad), (pad, px - nx - pad)), mode=mode) for image in images]
-        y_starts, x_starts = _starts(py, ty, sy), _starts(px, tx, sx)
+        origins = [(y, x) for y in y_starts for x in x_starts]
         wy = [_edge_window(ty, m, r, i, len(y_starts)) for i in range(len(y_starts))]
-        wx = [_edge_window(tx, m, r, i, len(x_starts)) for i in range(len(x_starts))]
-        total = np.zeros((len(images), py, px), np.float32)
+        wx = [_edge_window(tx, m, r, j, len(x_starts)) for j in range(len(x_starts))]
+        weights = [np.outer(a, b) for a in wy for b in wx]  # each tile's blend weights, in origins' order
         norm = np.zeros((py, px), np.float32)  # the same for every slice
-        for i in range(len(y_starts)):
-            for j in range(len(x_starts)):
-                norm[y_starts[i]:y_starts[i] + ty, x_starts[j]:x_starts[j] + tx] += np.outer(wy[i], wx[j])
-        corners = [(n, i, j) for n in range(len(images)) for i in range(len(y_starts)) for j in range(len(x_starts))]
+        for (y, x), weight in zip(origins, weights):
+            norm[y:y + ty, x:x + tx] += weight
+        total = np.zeros((len(images), py, px), np.float32)
+        corners = [(n, k) for n in range(len(images)) for k in range(len(origins))]
         batch = self._batch(ty, tx)
-        for k in range(0, len(corners), batch):
-            chunk = corners[k:k + batch]
-            tiles = np.stack([padded[n][y_starts[i]:y_starts[i] + ty, x_starts[j]:x_starts[j] + tx]
-                              for n, i, j in chunk])[..., None]
+        for start in range(0, len(corners), batch):
+            chunk = corners[start:start + batch]
+            tiles = np.stack([padded[n][origins[k][0]:origins[k][0] + ty, origins[k][1]:origins[k][1] + tx]
+                              for n, k in chunk])[..., None]
             out = self.network.predict(tiles, batch_size=batch, wait=not self.live)[..., 0]
-            for (n, i, j), p in zip(chunk, out):
-                y, x = y_starts[i], x_starts[j]
-                total[n, y:y + ty, x:x + tx] += p * np.outer(wy[i], wx[j])
+            for (n, k), p in zip(chunk, out):
+                y, x = origins[k]
+                total[n, y:y + ty, x:x + tx] += p * weights[k]
         return list((total / np.maximum(norm, 1e-6))[:, pad:pad + ny, pad:pad + nx])
 
 
