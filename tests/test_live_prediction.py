@@ -71,3 +71,39 @@ def test_interactions_load_from_json_and_change_the_overlay(qtbot, window, tmp_p
     qtbot.waitUntil(lambda: not layer.overlays["Protein"].buffer.any(), timeout=30000)
     window.editor.undo()  # the overlay follows the graph both ways
     qtbot.waitUntil(lambda: layer.overlays["Protein"].buffer.any(), timeout=30000)
+
+
+def test_idle_time_predicts_the_next_slices_so_a_step_shows_at_once(qtbot, window, tmp_path):
+    volume = np.random.default_rng(1).normal(size=(10, 64, 64)).astype(np.float32)
+    (item,) = window.controller.open_paths([write_mrc(tmp_path / "t.mrc", volume, voxel_size=12.0)])
+    network = train(tiny_set(), TrainSettings(architecture="unet_light", epochs=1, batch_size=8), ArchitectureLibrary())
+    network.engine()
+    window.controller.session.networks.add(network)
+    live, layer = window.live, window.prediction_layer
+    qtbot.waitUntil(lambda: layer.shown == (id(item.tomogram), item.z), timeout=30000)
+
+    def cached(z):
+        return live._key(item, z, network) in live.cache
+
+    def idle():
+        return not live.running and all(cached(item.z + step * live._direction) for step in live.prefetch
+                                        if 0 <= item.z + step * live._direction < 10)
+
+    window.slice_view.graphics.setFocus()
+    qtbot.keyClick(window.slice_view.graphics, Qt.Key_Down)  # a step down: the prefetch looks down
+    start = item.z
+    qtbot.waitUntil(idle, timeout=30000)
+    assert live._direction == -1 and cached(start - 1) and cached(start - 2) and cached(start + 1)
+    assert not cached(start - 3)  # two ahead, no more
+    prefetched = live.cache[live._key(item, start - 1, network)]
+    qtbot.keyClick(window.slice_view.graphics, Qt.Key_Down)
+    # Shown from the cache: the overlay is there before any prediction could run (well under one).
+    qtbot.waitUntil(lambda: layer.shown == (id(item.tomogram), start - 1), timeout=500)
+    assert live.cache[live._key(item, start - 1, network)] is prefetched
+    np.testing.assert_array_equal(layer.overlays["Membrane"].buffer != 0,
+                                  prefetched.astype(np.float32) / 255 >= network.info.threshold)
+    live.prefetch = ()  # off: idle time predicts nothing more
+    qtbot.keyClick(window.slice_view.graphics, Qt.Key_Down)
+    qtbot.waitUntil(lambda: layer.shown == (id(item.tomogram), start - 2), timeout=30000)
+    qtbot.wait(300)
+    assert not live.running and not cached(start - 5)
