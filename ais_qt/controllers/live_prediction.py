@@ -9,7 +9,8 @@ While the side views are open (``fill``), idle time predicts the slices around t
 nearest first, so the XZ and YZ views show the networks' answer across slices as it comes in.
 Otherwise idle time predicts the next slices the user is likely to step to (``PREFETCH``: two ahead
 in the direction of the last move, one behind), so stepping slice by slice shows the overlay at once
-rather than after a slice's prediction (0.5 s for 1024 x 1024 on 2 cores; bench/live_scroll.py).
+rather than after a slice's prediction (0.5 s for 1024 x 1024 on 2 cores; bench/live_scroll.py);
+not while a training or batch job runs, which needs the CPU more.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class LivePrediction(QObject):
     stored = Signal(object)  # OpenTomogram with newly predicted slices (for the side views)
     failed = Signal(str)
 
-    def __init__(self, sessions, library_source, cache_slices: int = 48):
+    def __init__(self, sessions, library_source, cache_slices: int = 48, busy=lambda: False):
         super().__init__()
         self.sessions = sessions
         self.session = sessions.session
@@ -46,6 +47,8 @@ class LivePrediction(QObject):
         self.enabled = True
         self.item = None
         self.prefetch = PREFETCH
+        # () -> bool: whether a training or batch job is running; the prefetch gives it the CPU.
+        self.busy = busy
         self._last_z, self._direction = None, 1
         self.timer = coalescing_timer(self, 15, self.request)  # PageDown held: one request, not dozens
         self.session.current_changed.connect(self._attach)
@@ -88,8 +91,6 @@ class LivePrediction(QObject):
         if self.item is not None:
             self.item.z_changed.disconnect(self.schedule)
             self.item = None
-        self.prefetch = PREFETCH
-        self._last_z, self._direction = None, 1
         self.timer.stop()
 
     def schedule(self, *_):
@@ -156,6 +157,8 @@ class LivePrediction(QObject):
         nz, z0 = item.tomogram.shape[0], item.z
         if count > 0:
             order = sorted(range(nz), key=lambda z: abs(z - z0))[:count]
+        elif self.busy():
+            return None
         else:
             order = [z0 + step * self._direction for step in self.prefetch if 0 <= z0 + step * self._direction < nz]
         return next((z for z in order if any(self._key(item, z, n) not in self.cache for n in networks)), None)

@@ -66,7 +66,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.centre)
         self.workflow = WorkflowTabs(self.editor, self.training, self.queue)
         self.annotation_layer = AnnotationLayer(self.slice_view, self.editor)
-        self.live = LivePrediction(controller, lambda: self.training.library)
+        self.live = LivePrediction(controller, lambda: self.training.library,
+                                   busy=lambda: self.training.running or self.queue.running)
         self.prediction_layer = PredictionLayer(self.slice_view, self.live, session)
         self.particle_layer = ParticleLayer(self.slice_view, self.editor)
         self.annotation_layer.prediction_source = self._prediction_of_active
