@@ -7,8 +7,8 @@ graph is applied on top, and a result is shown only if it is for the slice on sc
 
 While the side views are open (``fill``), idle time predicts the slices around the current one,
 nearest first, so the XZ and YZ views show the networks' answer across slices as it comes in.
-Otherwise idle time predicts the next slices the user is likely to step to (``PREFETCH``: two ahead
-in the direction of the last move, one behind), so stepping slice by slice shows the overlay at once
+Otherwise idle time predicts the slices the user is likely to step to next (``PREFETCH``: the next in
+the direction of the last move, then the one behind), so stepping slice by slice shows the overlay at once
 rather than after a slice's prediction (0.5 s for 1024 x 1024 on 2 cores; bench/live_scroll.py);
 not while a training or batch job runs, which needs the CPU more.
 """
@@ -25,8 +25,10 @@ from ais_qt.models.learning.inference import SlicePredictor, slice_statistics
 
 
 # Slices predicted ahead of the user, as steps from the current one (+1: the direction of the last
-# move). More would keep the CPU busy for little: a jump elsewhere waits for the slice being predicted.
-PREFETCH = (1, 2, -1)
+# move). Each step on starts the next one's prediction, so one ahead suffices; more kept the CPU busy
+# after a user had looked at a slice for 1.5 s, and a jump then waited for the slice being predicted
+# (0.68 s against 0.59 s with two ahead, bench/live_scroll.py).
+PREFETCH = (1, -1)
 
 
 class LivePrediction(QObject):
