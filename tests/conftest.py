@@ -28,6 +28,17 @@ def shared_file(relative: str) -> Path:
     return path
 
 
+def load_bench(name: str):
+    """A script of bench/ as a module (bench/ is not a package), for tests of what it measures with."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def write_mrc(path: Path, data: np.ndarray, voxel_size: float = 10.0) -> Path:
     with mrcfile.new(path, overwrite=True, compression="gzip" if str(path).endswith(".gz") else None) as mrc:
         mrc.set_data(data)

@@ -3,21 +3,13 @@ the speed limits it prints rest on it."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-from pathlib import Path
 
 import pytest
 
+from tests.conftest import load_bench
+
 ov = pytest.importorskip("openvino")
-
-
-def load_bench():
-    path = Path(__file__).parents[1] / "bench" / "arithmetic.py"
-    spec = importlib.util.spec_from_file_location("bench_arithmetic", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_multiply_adds_counts_convolutions_transposed_convolutions_and_dense_layers():
@@ -32,7 +24,7 @@ def test_multiply_adds_counts_convolutions_transposed_convolutions_and_dense_lay
     x = k.layers.Dense(3)(x)  # 16 x 16 pixels x 2 in x 3 out: 1536
     model = k.Model(inputs, x)
     converted = ov.convert_model(model, input=[1, 16, 16, 1])
-    assert load_bench().multiply_adds(converted, 16) == 9216 + 2048 + 1536
+    assert load_bench("arithmetic").multiply_adds(converted, 16) == 9216 + 2048 + 1536
 
 
 def test_the_default_unet_costs_about_a_hundred_gflop_per_1024_px_slice():
@@ -42,5 +34,5 @@ def test_the_default_unet_costs_about_a_hundred_gflop_per_1024_px_slice():
 
     sys.modules.setdefault("openvino_telemetry", None)
     model = ArchitectureLibrary().get("unet").create(64, {})
-    flops = 2 * load_bench().multiply_adds(ov.convert_model(model), 1056)
+    flops = 2 * load_bench("arithmetic").multiply_adds(ov.convert_model(model), 1056)
     assert 95e9 < flops < 110e9

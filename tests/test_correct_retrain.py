@@ -6,22 +6,12 @@ README); here a light network and short training keep the test quick.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 from ais_qt.models.learning.training import TrainSettings
-
-
-def load_bench():
-    path = Path(__file__).parents[1] / "bench" / "correct_retrain.py"
-    spec = importlib.util.spec_from_file_location("bench_correct_retrain", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.conftest import load_bench
 
 
 def test_two_rounds_of_accept_correct_retrain_beat_the_first_network_with_less_painting():
-    bench = load_bench()
+    bench = load_bench("correct_retrain")
     settings = TrainSettings("unet_light", auto_steps=200, fine_tune_steps=150, seed=3)
     result = bench.simulate("Membrane", settings, scored_every=4)
     first, *later = result["rounds"]

@@ -164,16 +164,11 @@ def test_crossing_filaments_are_followed_through_the_crossing_and_a_rod_beside_t
 def test_the_microtubules_of_the_shared_labels_are_traced_on_their_axes():
     """synthetic_mixed_10A's microtubule labels (one of the three labelled as two half-walls), against
     bench/filaments.py's independent reference: the issue's targets."""
-    import importlib.util
-    from pathlib import Path
-
     from ais_qt.models.volumes.tomogram import Tomogram
-    from tests.conftest import shared_file
+    from tests.conftest import load_bench, shared_file
 
     labels = Tomogram.open(shared_file("synthetic_mixed_10A/labels.mrc.gz"))
-    spec = importlib.util.spec_from_file_location("bench_filaments", Path(__file__).parents[1] / "bench" / "filaments.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_bench("filaments")
     mask = np.asarray(labels.data) == 2
     settings = FilamentSettings()
     picks = pick_filaments(mask.astype(np.uint8) * 255, settings, labels.voxel_size)
