@@ -11,7 +11,9 @@ Two cases, as the speed benchmarks run them:
 - live: the default UNet on a 1024 x 1024 slice (one 1056 px tile with its border), as
   bench/live_slice.py;
 - volume: Ais's "UNet M" on a 512 x 512 slice (one 544 px tile), as bench/segment.py, and the same
-  slice as the original Ais computes it (reflect-padded to a multiple of 32 plus 32 px each side).
+  slice as the original Ais computes it (reflect-padded to a multiple of 32 plus 32 px each side);
+- training: UNet M on 64 px tiles, as bench/train_throughput.py compares with Ais (counted, not timed:
+  the backward pass taken as twice the forward's arithmetic, the usual estimate).
 
     python bench/arithmetic.py [--repeats 5]
 """
@@ -130,6 +132,9 @@ def main() -> None:
         if bf16:
             row += f" {engine_seconds(core, model, tile, 'bf16', args.repeats):.3f} |"
         print(row)
+    training = 3 * 2 * multiply_adds(ov.convert_model(make_network(library, UNET_M).model), 64)
+    print(f"training UNet M on 64 px tiles: about {training / 1e9:.2f} GFLOP per tile (forward and backward, 3x the "
+          f"forward's); at the float32 peak at most {peak / training:.0f} tiles/s")
     print(f"a live slice in {args.live_target:g} s needs {live_flops / args.live_target / 1e9:.0f} GFLOP/s: "
           f"{live_flops / args.live_target / peak:.2f}x the float32 peak")
 
