@@ -134,7 +134,8 @@ def main() -> None:
         print(row)
     training = 3 * 2 * multiply_adds(ov.convert_model(make_network(library, UNET_M).model), 64)
     print(f"training UNet M on 64 px tiles: about {training / 1e9:.2f} GFLOP per tile (forward and backward, 3x the "
-          f"forward's); at the float32 peak at most {peak / training:.0f} tiles/s")
+          f"forward's); at the float32 peak at most {peak / training:.0f} tiles/s, "
+          f"{peak / training / (os.cpu_count() or 1):.1f} per CPU-second")
     print(f"a live slice in {args.live_target:g} s needs {live_flops / args.live_target / 1e9:.0f} GFLOP/s: "
           f"{live_flops / args.live_target / peak:.2f}x the float32 peak")
 
