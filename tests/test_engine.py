@@ -226,3 +226,38 @@ def test_a_network_converted_before_segments_without_tensorflow(tmp_path, monkey
 
     with mrcfile.open(ours) as a, mrcfile.open(tmp_path / "out" / ours.name) as b:
         assert np.array_equal(a.data, b.data)
+
+
+def test_a_cancelled_scope_stops_the_call_under_way_and_every_later_one(tmp_path, monkeypatch):
+    from ais_qt.models.learning.engine import Cancelled, CancelScope
+
+    monkeypatch.setenv("AIS_QT_CACHE_DIR", str(tmp_path))
+    network = _network()
+    fast = Engine(network.model, "openvino")
+    big = np.random.default_rng(0).normal(size=(4, 1024, 1024, 1)).astype(np.float32)  # seconds of work
+    outcome = {}
+
+    def guess():
+        with CancelScope() as scope:
+            outcome["scope"] = scope
+            try:
+                fast.predict_on_batch(big)
+                outcome["result"] = "finished"
+            except Cancelled:
+                outcome["result"] = "cancelled"
+
+    thread = threading.Thread(target=guess)
+    thread.start()
+    while "scope" not in outcome or not outcome["scope"]._requests:  # the request is under way
+        threading.Event().wait(0.005)
+    outcome["scope"].cancel()
+    thread.join()
+    assert outcome["result"] == "cancelled"
+    with CancelScope() as scope:  # cancelled before it starts: nothing runs, on either engine
+        scope.cancel()
+        for engine in (fast, Engine(network.model, "keras")):
+            with pytest.raises(Cancelled):
+                engine.predict_on_batch(big[:1, :64, :64])
+    # Outside a scope, and on the same pooled request after a cancel, predictions are whole and right.
+    x = big[:1, :128, :128]
+    assert np.abs(fast.predict_on_batch(x) - np.asarray(network.model.predict_on_batch(x))).max() < 1 / 255

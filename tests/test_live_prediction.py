@@ -73,14 +73,19 @@ def test_interactions_load_from_json_and_change_the_overlay(qtbot, window, tmp_p
     qtbot.waitUntil(lambda: layer.overlays["Protein"].buffer.any(), timeout=30000)
 
 
-def test_idle_time_predicts_the_next_slices_so_a_step_shows_at_once(qtbot, window, tmp_path):
-    volume = np.random.default_rng(1).normal(size=(10, 64, 64)).astype(np.float32)
+def _noise_with_a_network(qtbot, window, tmp_path, depth: int):
+    """A noise volume of ``depth`` slices open with a small trained network, its overlay shown."""
+    volume = np.random.default_rng(depth).normal(size=(depth, 64, 64)).astype(np.float32)
     (item,) = window.controller.open_paths([write_mrc(tmp_path / "t.mrc", volume, voxel_size=12.0)])
     network = train(tiny_set(), TrainSettings(architecture="unet_light", epochs=1, batch_size=8), ArchitectureLibrary())
     network.engine()
     window.controller.session.networks.add(network)
-    live, layer = window.live, window.prediction_layer
-    qtbot.waitUntil(lambda: layer.shown == (id(item.tomogram), item.z), timeout=30000)
+    qtbot.waitUntil(lambda: window.prediction_layer.shown == (id(item.tomogram), item.z), timeout=30000)
+    return item, network, window.live, window.prediction_layer
+
+
+def test_idle_time_predicts_the_next_slices_so_a_step_shows_at_once(qtbot, window, tmp_path):
+    item, network, live, layer = _noise_with_a_network(qtbot, window, tmp_path, 10)
 
     def cached(z):
         return live._key(item, z, network) in live.cache
@@ -116,3 +121,33 @@ def test_idle_time_predicts_the_next_slices_so_a_step_shows_at_once(qtbot, windo
     qtbot.waitUntil(lambda: layer.shown == (id(item.tomogram), start - 3), timeout=30000)
     qtbot.wait(300)
     assert not live.running and not cached(start - 4)
+
+
+def test_a_jump_cancels_the_slice_being_predicted_ahead(qtbot, window, tmp_path, monkeypatch):
+    import time
+
+    from ais_qt.controllers import live_prediction
+    from ais_qt.models.learning.engine import current_scope
+
+    real = SlicePredictor.predict
+
+    def predict(self, image, scale=1.0, stats=None):
+        scope = current_scope()
+        while scope is not None:  # a guess: never done unless cancelled (so the jump must cancel it)
+            scope.check()
+            time.sleep(0.01)
+        return real(self, image, scale, stats)
+
+    monkeypatch.setattr(live_prediction.SlicePredictor, "predict", predict)
+    item, network, live, layer = _noise_with_a_network(qtbot, window, tmp_path, 12)
+    start = item.z
+    qtbot.waitUntil(lambda: live._guess is not None and live._guess[1] == (id(item.tomogram), start + 1),
+                    timeout=10000)
+    guess = live._guess[0]
+    item.z = start - 5  # as a slider drag: elsewhere
+    qtbot.waitUntil(lambda: layer.shown == (id(item.tomogram), start - 5), timeout=10000)
+    assert guess.cancelled and live._key(item, start + 1, network) not in live.cache
+    live.prefetch = ()  # the next guess (blocked forever by the stand-in) is let go before teardown
+    if live._guess is not None:
+        live._guess[0].cancel()
+    qtbot.waitUntil(lambda: not live.running, timeout=10000)

@@ -10,24 +10,25 @@ nearest first, so the XZ and YZ views show the networks' answer across slices as
 Otherwise idle time predicts the slices the user is likely to step to next (``PREFETCH``: the next in
 the direction of the last move, then the one behind), so stepping slice by slice shows the overlay at once
 rather than after a slice's prediction (0.5 s for 1024 x 1024 on 2 cores; bench/live_scroll.py);
-not while a training or batch job runs, which needs the CPU more.
+not while a training or batch job runs, which needs the CPU more. A slice predicted ahead is
+cancelled when the user goes elsewhere, so a jump never waits for it.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from ais_qt.controllers.tasks import coalescing_timer
+from ais_qt.models.learning.engine import Cancelled, CancelScope
 from ais_qt.models.learning.inference import SlicePredictor, slice_statistics
 
 
 # Slices predicted ahead of the user, as steps from the current one (+1: the direction of the last
-# move). Each step on starts the next one's prediction, so one ahead suffices; more kept the CPU busy
-# after a user had looked at a slice for 1.5 s, and a jump then waited for the slice being predicted
-# (0.68 s against 0.59 s with two ahead, bench/live_scroll.py).
+# move). Each step on starts the next one's prediction, so one ahead suffices.
 PREFETCH = (1, -1)
 
 
@@ -52,6 +53,7 @@ class LivePrediction(QObject):
         # () -> bool: whether a training or batch job is running; the prefetch gives it the CPU.
         self.busy = busy
         self._last_z, self._direction = None, 1
+        self._guess = None  # (CancelScope, (tomogram id, z)) of the slice being predicted ahead
         self.timer = coalescing_timer(self, 15, self.request)  # PageDown held: one request, not dozens
         self.session.current_changed.connect(self._attach)
         self.session.networks.added.connect(self._networks_changed)
@@ -114,6 +116,8 @@ class LivePrediction(QObject):
             self._direction = 1 if z > self._last_z else -1
         self._last_z = z
         missing = [n for n in networks if self._key(item, z, n) not in self.cache]
+        if missing and self._guess is not None and self._guess[1] != (id(item.tomogram), z):
+            self._guess[0].cancel()  # a slice predicted ahead that the user did not go to: stop it
         if not missing:
             shown = (id(item), z, tuple(self._key(item, z, n) for n in networks))
             if shown != self._shown_key:
@@ -128,13 +132,20 @@ class LivePrediction(QObject):
         self.running = True
         tomogram, library = item.tomogram, self.library_source()
         image = tomogram.slice(z)
+        # A slice other than the one on screen is a guess (prefetch, side views): cancellable.
+        scope = CancelScope() if z != item.z else contextlib.nullcontext()
+        self._guess = (scope, (id(tomogram), z)) if z != item.z else None
 
         def work(progress):
             out = {}
-            for network in missing:
-                predictor = SlicePredictor(network, library=library, live=True)
-                scale = predictor.scale_for(tomogram.voxel_size)
-                out[network] = predictor.predict(image, scale, slice_statistics(network, tomogram))
+            try:
+                with scope:
+                    for network in missing:
+                        predictor = SlicePredictor(network, library=library, live=True)
+                        scale = predictor.scale_for(tomogram.voxel_size)
+                        out[network] = predictor.predict(image, scale, slice_statistics(network, tomogram))
+            except Cancelled:
+                return None
             return out
 
         self.sessions.runner.start(work, "Live prediction",
@@ -170,7 +181,9 @@ class LivePrediction(QObject):
         self.fill_budget = int(budget_bytes)
         self.schedule()
 
-    def _store(self, item, z, result: dict) -> None:
+    def _store(self, item, z, result: dict | None) -> None:
+        if result is None:  # cancelled
+            return
         for network, probabilities in result.items():
             self.cache[self._key(item, z, network)] = np.round(probabilities * 255).astype(np.uint8)
         # The slices nearest the current one stay longest: evict the farthest first.
@@ -203,6 +216,7 @@ class LivePrediction(QObject):
 
     def _done(self) -> None:
         self.running = False
+        self._guess = None
         self.request()  # the slice on screen now: shown from cache, or predicted next
 
     def _show(self, item, z, networks) -> None:

@@ -32,6 +32,66 @@ ENGINES = ("openvino", "keras")
 _lock = threading.Lock()
 
 
+class Cancelled(Exception):
+    """A prediction inside a ``CancelScope`` that was cancelled (its result is no longer wanted)."""
+
+
+class CancelScope:
+    """Predictions that may be abandoned part-way: the live overlay's guesses at the next slice,
+    which a user's jump elsewhere makes useless. ``cancel()`` (from any thread) stops the engine's
+    call under way within milliseconds (OpenVINO's requests can be cancelled; a Keras call runs to
+    its end) and makes every later call in the scope raise ``Cancelled``."""
+
+    def __init__(self):
+        self.cancelled = False
+        self._requests: set = set()
+        self._guard = threading.Lock()
+
+    def cancel(self) -> None:
+        with self._guard:
+            self.cancelled = True
+            for request in self._requests:
+                request.cancel()
+
+    def __enter__(self):
+        _scope.current = self
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _scope.current = None
+
+    def check(self) -> None:
+        if self.cancelled:
+            raise Cancelled()
+
+    def run(self, request, inputs):
+        """``request.infer(inputs)``, cancelled with the scope."""
+        with self._guard:
+            self.check()
+            self._requests.add(request)
+        try:
+            request.start_async(inputs)
+            if self.cancelled:  # cancelled between being listed and starting: cancel() missed it
+                request.cancel()
+            try:
+                request.wait()
+            except RuntimeError:
+                self.check()  # cancelled: say so; anything else is OpenVINO's own error
+                raise
+            return [request.get_output_tensor(0).data]
+        finally:
+            with self._guard:
+                self._requests.discard(request)
+
+
+_scope = threading.local()
+
+
+def current_scope() -> CancelScope | None:
+    """The cancel scope this thread predicts in, if any."""
+    return getattr(_scope, "current", None)
+
+
 def wanted() -> str:
     """The engine asked for: AIS_QT_ENGINE, else OpenVINO on the CPU (a GPU is faster with Keras)."""
     choice = os.environ.get("AIS_QT_ENGINE", "").strip().lower()
@@ -101,6 +161,9 @@ class Engine:
         return f"Keras ({self.fallback})" if self.fallback else "Keras"
 
     def predict_on_batch(self, x: np.ndarray) -> np.ndarray:
+        scope = current_scope()
+        if scope is not None:
+            scope.check()
         if self._compiled is None:
             return np.asarray(self.model.predict_on_batch(x), np.float32)
         # One inference request per caller at a time (the live overlay and a batch job may predict
@@ -111,7 +174,8 @@ class Engine:
         except queue.Empty:
             request = self._compiled.create_infer_request()
         try:
-            result = request.infer({0: np.ascontiguousarray(x, np.float32)})
+            inputs = {0: np.ascontiguousarray(x, np.float32)}
+            result = request.infer(inputs) if scope is None else scope.run(request, inputs)
             return np.array(result[0], np.float32)
         finally:
             self._requests.put(request)
