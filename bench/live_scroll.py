@@ -79,9 +79,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         os.environ["AIS_QT_CACHE_DIR"] = str(Path(folder) / "cache")
-        from segment import engine_in_float32, make_network
+        from segment import engine_in, make_network
 
-        engine_in_float32()
+        engine_in("float32")
         from ais_qt.controllers.session_controller import SessionController
         from ais_qt.models.learning.architectures import ArchitectureLibrary
         from ais_qt.views.main_window import MainWindow

@@ -30,9 +30,9 @@ def child(engine: str, size: int, cache: str, model: str, precision: str) -> Non
     import numpy as np
 
     if precision == "float32":
-        from segment import engine_in_float32  # (bench/ is this script's folder: on sys.path)
+        from segment import engine_in  # (bench/ is this script's folder: on sys.path)
 
-        engine_in_float32()
+        engine_in("float32")
 
     from ais_qt.models.learning.architectures import ArchitectureLibrary
     from ais_qt.models.learning.inference import SlicePredictor

@@ -30,9 +30,10 @@ HERE = Path(__file__).resolve().parent
 
 def child(precision: str, network: str, tomogram: str, folder: str, roi: str | None) -> None:
     os.environ["AIS_QT_CACHE_DIR"] = str(Path(folder) / "cache")
-    from ais_qt.models.learning import engine
+    sys.path.insert(0, str(HERE))
+    from segment import engine_in
 
-    engine._check = lambda model, reduced, in_float32: {"precision": precision}
+    engine_in(precision)
     from ais_qt.models.learning.architectures import ArchitectureLibrary
     from ais_qt.models.learning.network import Network
     from ais_qt.models.learning.segmentation import segment_volume

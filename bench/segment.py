@@ -42,12 +42,13 @@ from runs import peak_mib, run_json  # noqa: E402
 UNET_M = {"depth": 4, "filters": 32, "batch_norm": True}  # Ais's UNet M, in our UNet's parameters
 
 
-def engine_in_float32() -> None:
-    """Make the engine's check choose float32, as it does for trained networks. The verdict is kept
-    in the cache folder, so worker processes that share it compute in float32 too."""
+def engine_in(precision: str = "float32") -> None:
+    """Make the engine's check choose this precision: float32, as it does for trained networks, or
+    bfloat16. The verdict is kept in the cache folder, so worker processes that share it compute in
+    that precision too."""
     from ais_qt.models.learning import engine
 
-    engine._check = lambda model, reduced, in_float32: {"precision": "float32"}
+    engine._check = lambda model, reduced, in_float32: {"precision": precision}
 
 
 def make_network(library, params: dict) -> Network:
@@ -145,7 +146,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         os.environ["AIS_QT_CACHE_DIR"] = str(Path(folder) / "cache")  # the workers inherit it
         if args.precision == "float32":
-            engine_in_float32()
+            engine_in("float32")
         print(f"engine precision: {args.precision}")
         path = Path(folder) / "volume.mrc"
         write_volume(path, shape)
