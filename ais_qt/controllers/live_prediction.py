@@ -133,13 +133,13 @@ class LivePrediction(QObject):
         tomogram, library = item.tomogram, self.library_source()
         image = tomogram.slice(z)
         # A slice other than the one on screen is a guess (prefetch, side views): cancellable.
-        scope = CancelScope() if z != item.z else contextlib.nullcontext()
-        self._guess = (scope, (id(tomogram), z)) if z != item.z else None
+        guess = CancelScope() if z != item.z else None
+        self._guess = (guess, (id(tomogram), z)) if guess else None
 
         def work(progress):
             out = {}
             try:
-                with scope:
+                with guess or contextlib.nullcontext():
                     for network in missing:
                         predictor = SlicePredictor(network, library=library, live=True)
                         scale = predictor.scale_for(tomogram.voxel_size)
