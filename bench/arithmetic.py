@@ -110,35 +110,31 @@ def main() -> None:
 
     library = ArchitectureLibrary()
     core = ov.Core()
-    native = core.compile_model(ov.convert_model(make_network(library, {}).model), "CPU")
-    bf16 = is_reduced(native.get_property("INFERENCE_PRECISION_HINT"))
+    default, unet_m = (ov.convert_model(make_network(library, params).model) for params in ({}, UNET_M))
+    bf16 = is_reduced(core.compile_model(default, "CPU").get_property("INFERENCE_PRECISION_HINT"))
     peak = float32_peak(core, args.repeats)
     print(f"float32 peak (3072^3 matrix product, numpy or OpenVINO): {peak / 1e9:.0f} GFLOP/s on {os.cpu_count()} cores")
-    ais_side = 512 + (-512) % AIS_PADDING + 2 * AIS_PADDING
-    cases = (("live: default UNet, 1024 px slice", {}, 1024, 1056),
-             ("volume: UNet M, 512 px slice", UNET_M, 512, 544),
-             ("volume: UNet M, 512 px slice as Ais pads it", UNET_M, 512, ais_side))
+    cases = (("live: default UNet, 1024 px slice", default, 1056),
+             ("volume: UNet M, 512 px slice", unet_m, 544),
+             ("volume: UNet M, 512 px slice as Ais pads it", unet_m, 512 + (-512) % AIS_PADDING + 2 * AIS_PADDING))
     print("| case | tile | GFLOP per slice | float32 s | GFLOP/s (of peak) | least possible float32 s |"
           + (" bfloat16 s |" if bf16 else ""))
     print("|---|---|---|---|---|---|" + ("---|" if bf16 else ""))
-    live_flops = None
-    for label, params, side, tile in cases:
-        model = ov.convert_model(make_network(library, params).model)
-        flops = 2 * multiply_adds(model, tile)
-        live_flops = live_flops or flops
+    flops = {}
+    for label, model, tile in cases:  # (each case reshapes the model it shares to its tile)
+        flops[label] = 2 * multiply_adds(model, tile)
         f32 = engine_seconds(core, model, tile, "f32", args.repeats)
-        row = (f"| {label} | {tile} px | {flops / 1e9:.1f} | {f32:.3f} | {flops / f32 / 1e9:.0f} "
-               f"({flops / f32 / peak:.0%}) | {flops / peak:.3f} |")
+        row = (f"| {label} | {tile} px | {flops[label] / 1e9:.1f} | {f32:.3f} | {flops[label] / f32 / 1e9:.0f} "
+               f"({flops[label] / f32 / peak:.0%}) | {flops[label] / peak:.3f} |")
         if bf16:
             row += f" {engine_seconds(core, model, tile, 'bf16', args.repeats):.3f} |"
         print(row)
-    training = 3 * 2 * multiply_adds(ov.convert_model(make_network(library, UNET_M).model), 64)
+    training = 3 * 2 * multiply_adds(unet_m, 64)
     print(f"training UNet M on 64 px tiles: about {training / 1e9:.2f} GFLOP per tile (forward and backward, 3x the "
           f"forward's); at the float32 peak at most {peak / training:.0f} tiles/s, "
           f"{peak / training / (os.cpu_count() or 1):.1f} per CPU-second")
-    print(f"a live slice in {args.live_target:g} s needs {live_flops / args.live_target / 1e9:.0f} GFLOP/s: "
-          f"{live_flops / args.live_target / peak:.2f}x the float32 peak")
-
+    live = flops[cases[0][0]] / args.live_target
+    print(f"a live slice in {args.live_target:g} s needs {live / 1e9:.0f} GFLOP/s: {live / peak:.2f}x the float32 peak")
 
 if __name__ == "__main__":
     main()
