@@ -43,16 +43,19 @@ def load_network(path: str | os.PathLike, plugins: str | os.PathLike | None = No
 
 def segment(tomogram: str | os.PathLike, networks: Sequence, out: str | os.PathLike, interactions=None,
             overwrite: bool = False, roi: str | None = None, dtype: str = DEFAULT_DTYPE,
-            voxel_size: float | None = None, progress: ProgressCallback | None = None) -> list[Path]:
+            voxel_size: float | None = None, progress: ProgressCallback | None = None,
+            orientations: int = 1) -> list[Path]:
     """Segment one tomogram with networks (from load_network); ``interactions`` is a graph file (.json)
-    or an InteractionGraph. Returns the output paths, ``<tomogram>__<feature>.mrc`` in ``out``."""
+    or an InteractionGraph; ``orientations`` 4 or 8 averages each slice over as many orientations
+    (test-time augmentation, as many times the time). Returns the output paths,
+    ``<tomogram>__<feature>.mrc`` in ``out``."""
     from ais_qt.models.learning.interactions import InteractionGraph
     from ais_qt.models.learning.segmentation import segment_volume
 
     if interactions is not None and not isinstance(interactions, InteractionGraph):
         interactions = InteractionGraph.load(interactions)
     return segment_volume(tomogram, list(networks), out, interactions, overwrite, roi, progress=Progress(progress),
-                          dtype=dtype, voxel_size=voxel_size)
+                          dtype=dtype, voxel_size=voxel_size, orientations=orientations)
 
 
 def pick(segmentation: str | os.PathLike, threshold: float = 128, min_volume: str | float = 0,

@@ -158,7 +158,16 @@ def intensity_floor(row: Row, truth: np.ndarray, zs: np.ndarray) -> float:
 
 
 # ------------------------------------------------------------------- Ais-Qt
-def ours(row: Row, seed: int, overrides: dict, folder: Path) -> dict:
+def _typed(value: str, default):
+    """A --set value as the type of the default it replaces (a number for a default of None: epochs)."""
+    if isinstance(default, bool):
+        return value.lower() in ("1", "true", "yes")
+    if default is None:
+        return float(value) if "." in value else int(value)
+    return type(default)(value)
+
+
+def ours(row: Row, seed: int, overrides: dict, folder: Path, orientations: tuple[int, ...] = ()) -> dict:
     volume = Tomogram.open(row.volume)
     depth = volume.shape[0]
     volume.close()
@@ -169,8 +178,7 @@ def ours(row: Row, seed: int, overrides: dict, folder: Path) -> dict:
             settings.params[name[6:]] = value
             continue
         target = settings if hasattr(settings, name) else options
-        setattr(target, name, type(getattr(target, name))(value) if not isinstance(getattr(target, name), bool)
-                else value.lower() in ("1", "true", "yes"))
+        setattr(target, name, _typed(value, getattr(target, name)))
     started = time.perf_counter()
     model, network = train_from_labels(row.volume, row.labels, list(row.values), folder / f"{row.name}-{seed}.aisnet",
                                        labelled, feature=row.feature, options=options, settings=settings)
@@ -180,9 +188,19 @@ def ours(row: Row, seed: int, overrides: dict, folder: Path) -> dict:
     segmented = time.perf_counter() - started
     zs = scored_slices(depth, labelled)
     truth = truth_of(row, zs)
-    at_default, best = score(output, truth, zs, round(network.info.threshold * 255))
+    threshold = round(network.info.threshold * 255)
+    at_default, best = score(output, truth, zs, threshold)
+    averaged = {}
+    for count in orientations:  # the same network, each slice averaged over its orientations
+        started = time.perf_counter()
+        (output,) = segment_volume(row.volume, [network], folder / f"seg-{seed}-{count}", overwrite=True,
+                                   orientations=count)
+        seconds = time.perf_counter() - started
+        dice, best_there = score(output, truth, zs, threshold)
+        averaged[str(count)] = {"dice": dice, "best": best_there, "segment_s": seconds}
     return {"dice": at_default, "best": best, "train_s": trained, "segment_s": segmented,
-            "threshold": network.info.threshold, "warning": network.info.metrics.get("warning")}
+            "threshold": network.info.threshold, "warning": network.info.metrics.get("warning"),
+            "orientations": averaged}
 
 
 # ---------------------------------------------------------------------- Ais
@@ -224,6 +242,25 @@ def table(results: dict, floors: dict, ais_results: dict) -> str:
     return "\n".join(lines)
 
 
+def orientations_table(results: dict) -> str:
+    """Dice at the default threshold with each slice averaged over its orientations (test-time
+    augmentation), the worse seed, and the segmentation time against one orientation."""
+    counts = sorted({c for runs in results.values() for r in runs for c in r.get("orientations", {})}, key=int)
+    if not counts:
+        return ""
+    head = " | ".join(f"{c} orientations: Dice @ default (best), segment s" for c in counts)
+    lines = [f"| row | 1 orientation: Dice @ default (best), segment s | {head} |", "|---" * (2 + len(counts)) + "|"]
+    for name, runs in results.items():
+        cells = [f"{min(r['dice'] for r in runs):.3f} ({min(r['best'] for r in runs):.3f}), "
+                 f"{max(r['segment_s'] for r in runs):.1f}"]
+        for c in counts:
+            kept = [r["orientations"][c] for r in runs if c in r.get("orientations", {})]
+            cells.append(f"{min(k['dice'] for k in kept):.3f} ({min(k['best'] for k in kept):.3f}), "
+                         f"{max(k['segment_s'] for k in kept):.1f}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def print_merged(paths: list[Path]) -> None:
     """One table from several runs (the same rows, other seeds), with the kept Ais results."""
     results, floors = {}, {}
@@ -236,6 +273,9 @@ def print_merged(paths: list[Path]) -> None:
         floors.update(run["floors"])
     kept = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     print(table(results, floors, {k: v for k, v in kept.items() if k in results}))
+    if orientations_table(results):
+        print()
+        print(orientations_table(results))
 
 
 def main() -> None:
@@ -251,6 +291,9 @@ def main() -> None:
     parser.add_argument("--ais-rerun", action="store_true", help="run Ais again even where results are kept")
     parser.add_argument("--ais-seconds", type=float, help="only run Ais, with this training time (Ais-Qt's, "
                                                           "measured earlier) instead of training Ais-Qt first")
+    parser.add_argument("--orientations", default="", metavar="N,N",
+                        help="also segment with each slice averaged over N orientations (4, 8: test-time "
+                             "augmentation) and print their Dice and time")
     parser.add_argument("--json", type=Path, help="also write every number to this file")
     parser.add_argument("--merge", type=Path, nargs="+", metavar="JSON",
                         help="only print the table of earlier runs' --json files together (e.g. one per seed)")
@@ -272,6 +315,7 @@ def main() -> None:
             sys.exit(f"unknown or unavailable rows: {', '.join(sorted(missing))}")
     overrides = dict(item.split("=", 1) for item in args.set)
     seeds = tuple(int(s) for s in args.seeds.split(","))
+    averaged = tuple(int(c) for c in args.orientations.split(",") if c)
     if args.quick:
         chosen, seeds = chosen[-1:], seeds[:1]
         overrides.setdefault("epochs", "2")
@@ -282,7 +326,8 @@ def main() -> None:
     results, floors = {}, {}
     for row in chosen:
         with tempfile.TemporaryDirectory() as folder:
-            results[row.name] = [] if args.ais_seconds else [ours(row, seed, overrides, Path(folder)) for seed in seeds]
+            results[row.name] = [] if args.ais_seconds else [ours(row, seed, overrides, Path(folder), averaged)
+                                                          for seed in seeds]
             volume = Tomogram.open(row.volume)
             depth = volume.shape[0]
             volume.close()
@@ -305,6 +350,9 @@ def main() -> None:
         return
     print()
     print(table(results, floors, {k: v for k, v in kept.items() if k in results}))
+    if averaged:
+        print()
+        print(orientations_table(results))
     if args.json:
         args.json.write_text(json.dumps({"results": results, "floors": floors, "overrides": overrides}, indent=1))
 

@@ -9,9 +9,13 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-# The built-in sample is generated once per test run, never into the user's real cache.
-os.environ["AIS_QT_CACHE_DIR"] = tempfile.mkdtemp(prefix="ais-qt-test-cache-")
-atexit.register(shutil.rmtree, os.environ["AIS_QT_CACHE_DIR"], ignore_errors=True)
+# The built-in sample is generated once per test run, never into the user's real cache. Worker
+# processes a test starts (Dask, multiprocessing) import this file again with the run's environment:
+# they share the run's folder, since they end without running atexit and a folder of their own leaked.
+if os.environ.get("AIS_QT_TEST_RUN") is None:
+    os.environ["AIS_QT_TEST_RUN"] = str(os.getpid())
+    os.environ["AIS_QT_CACHE_DIR"] = tempfile.mkdtemp(prefix="ais-qt-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["AIS_QT_CACHE_DIR"], ignore_errors=True)
 
 import mrcfile  # noqa: E402
 import numpy as np  # noqa: E402

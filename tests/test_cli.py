@@ -140,6 +140,19 @@ def test_segment_command_with_glob_interactions_and_skip(tmp_path):
     bad = run_cli("segment", "--model", tmp_path / "missing.aisnet", "x.mrc", "--out", tmp_path / "o")
     assert bad.returncode == 2 and "missing.aisnet: file not found" in bad.stderr
 
+    # Test-time augmentation: --orientations 4 writes segment_volume's 4-orientation answer.
+    from ais_qt.models.learning.segmentation import segment_volume
+
+    tomogram = tmp_path / "tomo_a.mrc"
+    averaged = run_cli("segment", "--model", models[0], tomogram, "--out", tmp_path / "tta", "--orientations", "4")
+    assert averaged.returncode == 0, averaged.stderr
+    (direct,) = segment_volume(tomogram, [membrane], tmp_path / "direct", orientations=4)
+    written = np.asarray(Tomogram.open(tmp_path / "tta" / "tomo_a__Membrane.mrc").data, np.int32)
+    assert np.abs(written - np.asarray(Tomogram.open(direct).data, np.int32)).max() <= 1  # engine vs Keras
+    assert not np.array_equal(written, np.asarray(Tomogram.open(tmp_path / "out" / "tomo_a__Membrane.mrc").data))
+    wrong = run_cli("segment", "--model", models[0], tomogram, "--out", tmp_path / "o", "--orientations", "3")
+    assert wrong.returncode == 2 and "--orientations" in wrong.stderr
+
 
 def test_pick_command_batch_formats_skip_and_bad_file(tmp_path, capsys):
     import starfile

@@ -6,6 +6,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 
 from ais_qt.models.learning.architectures import ArchitectureLibrary
+from ais_qt.models.learning.segmentation import segment_volume
 from ais_qt.models.volumes.tomogram import Tomogram
 from ais_qt.models.learning.training import TrainSettings, train
 from tests.conftest import write_mrc
@@ -45,6 +46,17 @@ def test_queue_segments_logs_and_survives_a_bad_file(qtbot, window, tmp_path):
     seg = Tomogram.open(tmp_path / "out" / f"{good[1].stem}__Membrane.mrc")
     values = np.asarray(seg.data)
     assert seg.dtype == np.float32 and 0 <= values.min() and values.max() <= 1
+
+    # Test-time augmentation: all 8 orientations, the last choice, give what segment_volume gives with 8.
+    tab.orientations.setFocus()
+    qtbot.keyClick(tab.orientations, Qt.Key_End)
+    assert tab.orientations.currentData() == 8
+    qtbot.mouseClick(tab.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not window.queue.running, timeout=60000)
+    averaged = np.asarray(Tomogram.open(tmp_path / "out" / f"{good[1].stem}__Membrane.mrc").data)
+    (direct,) = segment_volume(good[1], [network], tmp_path / "direct", dtype="float32", orientations=8)
+    np.testing.assert_allclose(averaged, np.asarray(Tomogram.open(direct).data), atol=1e-6)
+    assert np.abs(averaged - values).max() > 1e-3  # not the one-orientation answer
     tab.grab().save(str(tmp_path / "export_tab.png"))
 
 

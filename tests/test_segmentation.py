@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -51,6 +52,34 @@ def test_tiled_equals_whole_slice_away_from_edges_and_has_no_seam(network):
     # No seam: next to tile joins, neighbouring columns differ no more than elsewhere.
     jumps = np.abs(np.diff(tiled, axis=1))[48:-48, 48:-48]
     assert jumps.max() <= np.abs(np.diff(whole, axis=1))[48:-48, 48:-48].max() + 1 / 255
+
+
+class LooksLeft:
+    """A pretend network whose answer at each pixel is the input one pixel to its left: not the same
+    in any two orientations, so averaging over orientations shows in every pixel."""
+
+    info = SimpleNamespace(architecture="pretend", params={"multiple": 1}, tile_size=64, voxel_size=None)
+
+    def predict(self, tiles, batch_size=None, wait=True):
+        return np.roll(tiles, 1, axis=2)
+
+
+def test_orientations_average_each_slice_turned_and_turned_back():
+    image = np.random.default_rng(5).uniform(0.2, 0.8, size=(70, 90)).astype(np.float32)
+    inner = (slice(20, -20), slice(20, -20))
+    left, right = np.roll(image, 1, axis=1)[inner], np.roll(image, -1, axis=1)[inner]
+    up, down = np.roll(image, 1, axis=0)[inner], np.roll(image, -1, axis=0)[inner]
+
+    def predicted(count):
+        return SlicePredictor(LooksLeft(), orientations=count).predict(image, stats=(0.0, 1.0))
+
+    np.testing.assert_allclose(predicted(1)[inner], left, atol=1e-6)
+    # The mirror images keep rows as rows: left and right; all 8 add the quarter turns (up, down).
+    np.testing.assert_allclose(predicted(4)[inner], (left + right) / 2, atol=1e-6)
+    np.testing.assert_allclose(predicted(8)[inner], (left + right + up + down) / 4, atol=1e-6)
+    assert predicted(8).shape == image.shape
+    with pytest.raises(ValueError, match="orientations"):
+        SlicePredictor(LooksLeft(), orientations=3)
 
 
 def test_slices_predicted_together_give_what_each_gives_alone(tmp_path, network, monkeypatch):

@@ -11,7 +11,7 @@ from pathlib import Path
 from ais_qt.commands.cluster_args import add_cluster_arguments, cluster_settings, exit_status, run_on_cluster
 from ais_qt.models.cluster import ClusterSpec
 from ais_qt.models.errors import AisError
-from ais_qt.models.learning.inference import DEFAULT_TILE
+from ais_qt.models.learning.inference import DEFAULT_TILE, ORIENTATIONS, ORIENTATIONS_HELP
 from ais_qt.models.progress import Progress
 from ais_qt.models.volumes.volume_writer import DEFAULT_DTYPE, DTYPE_HELP, DTYPES
 
@@ -34,6 +34,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--tile", type=int, default=DEFAULT_TILE,
                    help=f"largest tile side for fully convolutional networks (default {DEFAULT_TILE})")
     p.add_argument("--dtype", choices=list(DTYPES), default=DEFAULT_DTYPE, help=DTYPE_HELP)
+    p.add_argument("--orientations", type=int, choices=ORIENTATIONS, default=1, metavar="N", help=ORIENTATIONS_HELP)
     add_voxel_size(p)
     p.add_argument("--plugins", type=Path, help="folder of architecture plugins")
     add_cluster_arguments(p)
@@ -113,7 +114,7 @@ def run(args) -> int:
         kwargs = dict(models=[str(m) for m in args.model], folder=str(args.out),
                       interactions=str(args.interactions) if args.interactions else None, overwrite=args.overwrite,
                       roi=args.roi, tile=args.tile, dtype=args.dtype, voxel_size=args.voxel_size,
-                      plugins=str(args.plugins) if args.plugins else None)
+                      orientations=args.orientations, plugins=str(args.plugins) if args.plugins else None)
         return run_on_cluster("ais-qt segment", cluster, segment_task, tomograms, kwargs, "tomograms segmented",
                               lambda label: Bar(label, show_message=True))
     for network in networks:  # which engine predicts, and why when it is the slower one
@@ -123,7 +124,7 @@ def run(args) -> int:
         bar = Bar(f"[{n}/{len(tomograms)}] {tomogram.name}")
         try:
             outputs = segment_volume(tomogram, networks, args.out, graph, args.overwrite, args.roi, args.tile,
-                                     library, Progress(bar), args.dtype, args.voxel_size)
+                                     library, Progress(bar), args.dtype, args.voxel_size, args.orientations)
             bar.close()
             print("  " + "\n  ".join(str(p) for p in outputs))
         except AisError as e:  # one bad tomogram does not stop the rest

@@ -40,9 +40,11 @@ class BatchQueue(QObject):
         return self.task is not None
 
     def segment(self, tomograms, networks, folder, graph=None, overwrite: bool = False,
-                dtype: str = DEFAULT_DTYPE, scheduler: str | None = None, gpus: str | None = None) -> None:
+                dtype: str = DEFAULT_DTYPE, scheduler: str | None = None, gpus: str | None = None,
+                orientations: int = 1) -> None:
         """Segment on this computer, one tomogram after another; or one task per tomogram on the Dask
-        scheduler at ``scheduler``, or on this computer's GPUs (``gpus``: "0,1", one worker each)."""
+        scheduler at ``scheduler``, or on this computer's GPUs (``gpus``: "0,1", one worker each).
+        ``orientations``: each slice averaged over that many (inference.ORIENTATIONS)."""
         networks, library = list(networks), self.library_source()
         if scheduler or gpus:
             from ais_qt.models.cluster import ClusterSpec
@@ -52,12 +54,12 @@ class BatchQueue(QObject):
             except AisError as e:
                 self.log.emit(str(e).replace("--gpu ", "GPUs "))
                 return
-            self.run_on_cluster(spec, tomograms, networks, folder, graph, overwrite, dtype)
+            self.run_on_cluster(spec, tomograms, networks, folder, graph, overwrite, dtype, orientations)
             return
 
         def work(path, progress):
             outputs = segment_volume(path, networks, folder, graph, overwrite, library=library, progress=progress,
-                                     dtype=dtype)
+                                     dtype=dtype, orientations=orientations)
             return ", ".join(p.name for p in outputs)
 
         self.run(tomograms, work, "Segment", "tomograms segmented",
@@ -83,7 +85,8 @@ class BatchQueue(QObject):
         self.running_changed.emit(True)
         self._next()
 
-    def run_on_cluster(self, spec, tomograms, networks, folder, graph, overwrite: bool, dtype: str) -> None:
+    def run_on_cluster(self, spec, tomograms, networks, folder, graph, overwrite: bool, dtype: str,
+                       orientations: int = 1) -> None:
         """All tomograms as tasks on a Dask cluster (models/cluster.py ClusterSpec: a scheduler's
         address, or this computer's GPUs): the networks and graph are saved where the workers can
         read them (the output folder), progress is tomograms done."""
@@ -109,7 +112,8 @@ class BatchQueue(QObject):
 
                 run_tasks(client, segment_task, tomograms, dict(models=models, folder=str(folder),
                                                                interactions=interactions, overwrite=overwrite,
-                                                               dtype=dtype), report, lambda: progress.cancelled)
+                                                               dtype=dtype, orientations=orientations), report,
+                          lambda: progress.cancelled)
 
         self.log.emit(f"Segmenting {total} tomograms with {', '.join(n.info.feature for n in networks)} into "
                       f"{folder} on {where}")

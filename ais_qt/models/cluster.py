@@ -200,7 +200,8 @@ def cached_network(path: str | os.PathLike, plugins: str | None = None):
 
 def segment_task(tomogram: str, models: list[str], folder: str, interactions: str | None = None,
                  overwrite: bool = False, roi: str | None = None, tile: int | None = None,
-                 dtype: str | None = None, voxel_size: float | None = None, plugins: str | None = None) -> list[str]:
+                 dtype: str | None = None, voxel_size: float | None = None, plugins: str | None = None,
+                 orientations: int = 1) -> list[str]:
     """Segment one tomogram with every network (paths in, output paths out)."""
     from ais_qt.models.learning.architectures import ArchitectureLibrary
     from ais_qt.models.learning.inference import DEFAULT_TILE
@@ -212,7 +213,7 @@ def segment_task(tomogram: str, models: list[str], folder: str, interactions: st
     graph = InteractionGraph.load(interactions) if interactions else None
     library = ArchitectureLibrary(Path(plugins) if plugins else None)
     outputs = segment_volume(tomogram, networks, folder, graph, overwrite, roi, tile or DEFAULT_TILE, library,
-                             dtype=dtype or DEFAULT_DTYPE, voxel_size=voxel_size)
+                             dtype=dtype or DEFAULT_DTYPE, voxel_size=voxel_size, orientations=orientations)
     return [str(p) for p in outputs]
 
 

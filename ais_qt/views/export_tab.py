@@ -10,12 +10,16 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
 
 from ais_qt.models.volumes.tomogram import VOLUME_SUFFIXES
 from ais_qt.models.volumes.volume_writer import DEFAULT_DTYPE, DTYPE_HELP
+from ais_qt.views.queue_progress import QueueProgress
 
 # Output encodings as a user chooses them (volume_writer.DTYPES explains each).
 DTYPE_CHOICES = (("uint16", "0–255, 16-bit: read the same by every tool"),
                  ("float32", "Probabilities 0–1, 32-bit float"),
                  ("uint8", "0–255, 8-bit IMOD style: half the size, signed in mrcfile/napari"))
-from ais_qt.views.queue_progress import QueueProgress
+# Test-time augmentation (inference.ORIENTATIONS), with what each costs.
+ORIENTATION_CHOICES = ((1, "1: as it is (fastest)"),
+                       (4, "4: averaged with its mirror images (4× the time)"),
+                       (8, "8: all turns and mirror images (8× the time)"))
 
 
 def gpus_present() -> bool:
@@ -52,6 +56,12 @@ class ExportTab(QWidget):
             self.dtype.addItem(text, key)
         self.dtype.setCurrentIndex(self.dtype.findData(DEFAULT_DTYPE))
         self.dtype.setToolTip(DTYPE_HELP.replace("; ", ";\n"))
+        self.orientations = QComboBox()
+        for count, text in ORIENTATION_CHOICES:
+            self.orientations.addItem(text, count)
+        self.orientations.setToolTip("Test-time augmentation: each slice is also predicted turned and mirrored,\n"
+                                     "and the answers averaged. Smoother, sometimes more accurate outputs\n"
+                                     "for as many times the segmentation time (ais-qt segment --orientations).")
         self.overwrite = QCheckBox("Overwrite existing outputs")
         self.interactions = QCheckBox("Apply the interaction graph")
         self.interactions.setChecked(True)
@@ -81,6 +91,7 @@ class ExportTab(QWidget):
         folder_row.addWidget(browse)
         form.addRow("Output folder", folder_row)
         form.addRow("Values", self.dtype)
+        form.addRow("Orientations", self.orientations)
         form.addRow(self.overwrite)
         form.addRow(self.interactions)
         where_row = QHBoxLayout()
@@ -167,7 +178,7 @@ class ExportTab(QWidget):
             return
         self.queue.segment(tomograms, networks, self.output_folder(), graph, self.overwrite.isChecked(),
                            self.dtype.currentData(), text if where == "dask" else None,
-                           gpus=text if where == "gpus" else None)
+                           gpus=text if where == "gpus" else None, orientations=self.orientations.currentData())
 
     def _running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)

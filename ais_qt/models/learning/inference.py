@@ -27,6 +27,12 @@ DEFAULT_TILE = 1088
 BATCH_PIXELS = 8 * 640 * 640
 DEFAULT_MARGIN = 48  # pixels at each tile edge whose predictions are never used (too little context)
 DEFAULT_RAMP = 16  # cross-fade between neighbouring tiles
+# Test-time augmentation: a slice predicted in this many of the 8 orientations its network was trained
+# in (rotations by 90 degrees, mirrored or not), each answer turned back and all averaged. It costs as
+# many times the compute; 4 are the mirror images (no transposition, so the tiling is the same).
+ORIENTATIONS = (1, 4, 8)
+ORIENTATIONS_HELP = ("average each slice over N orientations (test-time augmentation): 1 (default), 4 (its mirror "
+                     "images) or 8 (also its quarter turns); takes N times as long")
 
 
 def _window(n: int, margin: int, ramp: int) -> np.ndarray:
@@ -57,8 +63,11 @@ class SlicePredictor:
     """Predicts whole slices with one network; reusable for many slices of a volume."""
 
     def __init__(self, network, tile: int = DEFAULT_TILE, margin: int = DEFAULT_MARGIN, ramp: int = DEFAULT_RAMP,
-                 library=None, live: bool = False):
+                 library=None, live: bool = False, orientations: int = 1):
+        if orientations not in ORIENTATIONS:
+            raise ValueError(f"orientations must be one of {ORIENTATIONS}, not {orientations}")
         self.network = network
+        self.orientations = orientations
         # Live: never wait for the fast engine to be made (the first slices use Keras meanwhile).
         self.live = live
         info = network.info
@@ -96,14 +105,22 @@ class SlicePredictor:
         """``predict`` for several slices of one shape at once: their tiles share the network's
         batches, so a GPU is asked fewer, fuller calls (the answers are the same)."""
         prepared = [self._prepare(image, scale, stats) for image in images]
-        if self.ais_padding and self._fits_whole(prepared[0].shape):
-            results = self._whole_as_ais(prepared)
-        else:
-            results = self._tiled(prepared)
+        results = None
+        for k in _orientation_codes(self.orientations):
+            turned = [_orient(image, k) for image in prepared]
+            answers = [_orient_back(r, k) for r in self._predict_prepared(turned)]
+            results = answers if results is None else [a + b for a, b in zip(results, answers)]
+        if self.orientations > 1:
+            results = [r / self.orientations for r in results]
         shape = np.shape(images[0])
         if scale != 1.0:
             results = [ndimage.zoom(r, (shape[0] / r.shape[0], shape[1] / r.shape[1]), order=1) for r in results]
         return [np.clip(r, 0, 1).astype(np.float32) for r in results]
+
+    def _predict_prepared(self, prepared: list[np.ndarray]) -> list[np.ndarray]:
+        if self.ais_padding and self._fits_whole(prepared[0].shape):
+            return self._whole_as_ais(prepared)
+        return self._tiled(prepared)
 
     def _prepare(self, image, scale: float, stats) -> np.ndarray:
         """A raw slice normalised (and rescaled) as the network's training tiles were."""
@@ -192,6 +209,21 @@ class SlicePredictor:
                 y, x = origins[k]
                 total[n, y:y + ty, x:x + tx] += p * weights[k]
         return list((total / np.maximum(norm, 1e-6))[:, pad:pad + ny, pad:pad + nx])
+
+
+def _orientation_codes(count: int) -> tuple[int, ...]:
+    """Which orientations (codes 0..7: a quarter turns ``k % 4``, mirrored when ``k >= 4``) make up
+    ``count``: 1 the slice as it is, 4 its mirror images (half turns and flips), 8 all."""
+    return {1: (0,), 4: (0, 2, 4, 6), 8: tuple(range(8))}[count]
+
+
+def _orient(image: np.ndarray, k: int) -> np.ndarray:
+    return np.rot90(image[:, ::-1] if k >= 4 else image, k % 4)
+
+
+def _orient_back(image: np.ndarray, k: int) -> np.ndarray:
+    image = np.rot90(image, -(k % 4))
+    return image[:, ::-1] if k >= 4 else image
 
 
 def _ais_padding(n: int) -> tuple[tuple[int, int], int]:

@@ -134,9 +134,10 @@ def parse_roi(text: str | None, shape: tuple[int, int, int]) -> tuple[slice, sli
 def segment_volume(tomogram: str | os.PathLike, networks, folder: str | os.PathLike,
                    graph: InteractionGraph | None = None, overwrite: bool = False, roi: str | None = None,
                    tile: int = DEFAULT_TILE, library=None, progress: Progress | None = None,
-                   dtype: str = DEFAULT_DTYPE, voxel_size: float | None = None) -> list[Path]:
+                   dtype: str = DEFAULT_DTYPE, voxel_size: float | None = None, orientations: int = 1) -> list[Path]:
     """Segment one tomogram with every network; returns the output paths (written or already there).
-    ``dtype`` is one of volume_writer.DTYPES; ``voxel_size`` (Å) overrides the header's."""
+    ``dtype`` is one of volume_writer.DTYPES; ``voxel_size`` (Å) overrides the header's;
+    ``orientations`` (inference.ORIENTATIONS) > 1 averages each slice over that many orientations."""
     progress = progress or Progress()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -155,7 +156,7 @@ def segment_volume(tomogram: str | os.PathLike, networks, folder: str | os.PathL
         if voxel_size is not None:
             volume.voxel_size = voxel_size
         zs, ys, xs = parse_roi(roi, volume.shape)
-        predictors = {n.info.feature: SlicePredictor(n, tile=tile, library=library) for n in networks}
+        predictors = {n.info.feature: SlicePredictor(n, tile=tile, library=library, orientations=orientations) for n in networks}
         on_gpu = may_have_gpu() and all(n.has_weights and n.engine().name == "keras" for n in networks)
         scales = {name: p.scale_for(volume.voxel_size) for name, p in predictors.items()}
         stats = {n.info.feature: slice_statistics(n, volume) for n in networks}
