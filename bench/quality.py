@@ -28,6 +28,7 @@ and the date, and reused by later runs (--ais-rerun to redo them).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import json
 import os
@@ -66,6 +67,7 @@ class Row:
     labels: Path
     values: tuple[int, ...]
     feature: str
+    slices: tuple[int, ...] = ()  # labelled slices chosen by hand (--slices); empty: labelled_slices' choice
 
 
 def rows() -> list[Row]:
@@ -90,8 +92,11 @@ def labelled_slices(row: Row) -> list[int]:
     the feature's median voxels per slice (over the slices that hold any). Membrane, actin and protein
     rows are labelled exactly at the fractions; the synthetic microtubules run obliquely and pass
     through few slices, so their rows label the nearest slices crossing them. Where no slice in the
-    window qualifies, the slice at the fraction is labelled anyway (all negative).
+    window qualifies, the slice at the fraction is labelled anyway (all negative). A row's own
+    ``slices`` (--slices) replace the choice.
     """
+    if row.slices:
+        return list(row.slices)
     labels = Tomogram.open(row.labels)
     try:
         counts = np.array([np.isin(np.asarray(labels.data[z]), row.values).sum() for z in range(labels.shape[0])])
@@ -268,6 +273,8 @@ def print_merged(paths: list[Path]) -> None:
         run = json.loads(path.read_text())
         if run.get("overrides"):
             print(f"{path}: variant {run['overrides']} (not the defaults)")
+        if run.get("slices"):
+            print(f"{path}: slices {run['slices']} labelled (not the protocol's)")
         for name, runs in run["results"].items():
             results.setdefault(name, []).extend(runs)
         floors.update(run["floors"])
@@ -291,6 +298,8 @@ def main() -> None:
     parser.add_argument("--ais-rerun", action="store_true", help="run Ais again even where results are kept")
     parser.add_argument("--ais-seconds", type=float, help="only run Ais, with this training time (Ais-Qt's, "
                                                           "measured earlier) instead of training Ais-Qt first")
+    parser.add_argument("--slices", metavar="Z,Z,...",
+                        help="label these slices instead of the protocol's three (a variant, marked in the output)")
     parser.add_argument("--orientations", default="", metavar="N,N",
                         help="also segment with each slice averaged over N orientations (4, 8: test-time "
                              "augmentation) and print their Dice and time")
@@ -313,6 +322,9 @@ def main() -> None:
         missing = set(wanted) - {r.name for r in chosen}
         if missing:
             sys.exit(f"unknown or unavailable rows: {', '.join(sorted(missing))}")
+    if args.slices:
+        chosen = [dataclasses.replace(r, slices=tuple(int(z) for z in args.slices.split(","))) for r in chosen]
+        print(f"variant: slices {args.slices} labelled (not the protocol's)")
     overrides = dict(item.split("=", 1) for item in args.set)
     seeds = tuple(int(s) for s in args.seeds.split(","))
     averaged = tuple(int(c) for c in args.orientations.split(",") if c)
@@ -354,7 +366,8 @@ def main() -> None:
         print()
         print(orientations_table(results))
     if args.json:
-        args.json.write_text(json.dumps({"results": results, "floors": floors, "overrides": overrides}, indent=1))
+        args.json.write_text(json.dumps({"results": results, "floors": floors, "overrides": overrides,
+                                          "slices": args.slices}, indent=1))
 
 
 if __name__ == "__main__":
