@@ -23,6 +23,8 @@ and the date, and reused by later runs (--ais-rerun to redo them).
     python bench/quality.py --set loss=bce       # a variant (marked in the table), for recipe work
     python bench/quality.py --seeds 1 --json a.json; python bench/quality.py --seeds 2 --json b.json
     python bench/quality.py --merge a.json b.json  # one table from runs made at different times
+    python bench/quality.py --rows sample-microtubule --orientations 4,8  # also test-time augmentation
+    python bench/quality.py --rows synthetic-0.1-microtubule --slices 14,52,113  # other labelled slices
 """
 
 from __future__ import annotations
