@@ -136,5 +136,6 @@ def main() -> None:
     live = flops[cases[0][0]] / args.live_target
     print(f"a live slice in {args.live_target:g} s needs {live / 1e9:.0f} GFLOP/s: {live / peak:.2f}x the float32 peak")
 
+
 if __name__ == "__main__":
     main()

@@ -190,24 +190,19 @@ def ours(row: Row, seed: int, overrides: dict, folder: Path, orientations: tuple
     model, network = train_from_labels(row.volume, row.labels, list(row.values), folder / f"{row.name}-{seed}.aisnet",
                                        labelled, feature=row.feature, options=options, settings=settings)
     trained = time.perf_counter() - started
-    started = time.perf_counter()
-    (output,) = segment_volume(row.volume, [network], folder / f"seg-{seed}", overwrite=True)
-    segmented = time.perf_counter() - started
     zs = scored_slices(depth, labelled)
     truth = truth_of(row, zs)
     threshold = round(network.info.threshold * 255)
-    at_default, best = score(output, truth, zs, threshold)
-    averaged = {}
-    for count in orientations:  # the same network, each slice averaged over its orientations
+    scores = {}
+    for count in (1, *orientations):  # the default, then each slice averaged over its orientations
         started = time.perf_counter()
         (output,) = segment_volume(row.volume, [network], folder / f"seg-{seed}-{count}", overwrite=True,
                                    orientations=count)
         seconds = time.perf_counter() - started
-        dice, best_there = score(output, truth, zs, threshold)
-        averaged[str(count)] = {"dice": dice, "best": best_there, "segment_s": seconds}
-    return {"dice": at_default, "best": best, "train_s": trained, "segment_s": segmented,
-            "threshold": network.info.threshold, "warning": network.info.metrics.get("warning"),
-            "orientations": averaged}
+        dice, best = score(output, truth, zs, threshold)
+        scores[str(count)] = {"dice": dice, "best": best, "segment_s": seconds}
+    return {**scores.pop("1"), "train_s": trained, "threshold": network.info.threshold,
+            "warning": network.info.metrics.get("warning"), "orientations": scores}
 
 
 # ---------------------------------------------------------------------- Ais
@@ -280,11 +275,16 @@ def print_merged(paths: list[Path]) -> None:
         for name, runs in run["results"].items():
             results.setdefault(name, []).extend(runs)
         floors.update(run["floors"])
-    kept = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    print_tables(results, floors, json.loads(RESULTS.read_text()) if RESULTS.exists() else {})
+
+
+def print_tables(results: dict, floors: dict, kept: dict) -> None:
+    """The accuracy table (with the kept Ais results of its rows) and, when measured, the orientations'."""
     print(table(results, floors, {k: v for k, v in kept.items() if k in results}))
-    if orientations_table(results):
+    averaged = orientations_table(results)
+    if averaged:
         print()
-        print(orientations_table(results))
+        print(averaged)
 
 
 def main() -> None:
@@ -363,10 +363,7 @@ def main() -> None:
                   f"({a['epochs']} epochs), {a['segment_s']:.0f} s segmenting; floor {floors[name]:.3f}")
         return
     print()
-    print(table(results, floors, {k: v for k, v in kept.items() if k in results}))
-    if averaged:
-        print()
-        print(orientations_table(results))
+    print_tables(results, floors, kept)
     if args.json:
         args.json.write_text(json.dumps({"results": results, "floors": floors, "overrides": overrides,
                                           "slices": args.slices}, indent=1))

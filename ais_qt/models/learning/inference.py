@@ -15,7 +15,7 @@ import numpy as np
 from scipy import ndimage
 
 from ais_qt.models.formats.ais_models import AIS_PADDING, IMPORTED, robust_statistics
-from ais_qt.models.learning.training_set import volume_statistics
+from ais_qt.models.learning.training_set import orient, orient_back, volume_statistics
 
 # Largest tile side for fully convolutional networks: a 1024 px slice plus its reflected border fits
 # in one tile, so no pixel is computed twice (the 2 x 2 tiles of 640 px computed 1.36 Mpx for its
@@ -29,8 +29,10 @@ DEFAULT_MARGIN = 48  # pixels at each tile edge whose predictions are never used
 DEFAULT_RAMP = 16  # cross-fade between neighbouring tiles
 # Test-time augmentation: a slice predicted in this many of the 8 orientations its network was trained
 # in (rotations by 90 degrees, mirrored or not), each answer turned back and all averaged. It costs as
-# many times the compute; 4 are the mirror images (no transposition, so the tiling is the same).
-ORIENTATIONS = (1, 4, 8)
+# many times the compute. Codes as training_set.orient's; 4 are the mirror images (the half turn and
+# the flips: no transposition, so the tiling is the same), 8 all of them.
+ORIENTATION_CODES = {1: (0,), 4: (0, 2, 4, 6), 8: tuple(range(8))}
+ORIENTATIONS = tuple(ORIENTATION_CODES)
 ORIENTATIONS_HELP = ("average each slice over N orientations (test-time augmentation): 1 (default), 4 (its mirror "
                      "images) or 8 (also its quarter turns); takes N times as long")
 
@@ -106,9 +108,9 @@ class SlicePredictor:
         batches, so a GPU is asked fewer, fuller calls (the answers are the same)."""
         prepared = [self._prepare(image, scale, stats) for image in images]
         results = None
-        for k in _orientation_codes(self.orientations):
-            turned = [_orient(image, k) for image in prepared]
-            answers = [_orient_back(r, k) for r in self._predict_prepared(turned)]
+        for k in ORIENTATION_CODES[self.orientations]:
+            turned = [orient(image, k) for image in prepared]
+            answers = [orient_back(r, k) for r in self._predict_prepared(turned)]
             results = answers if results is None else [a + b for a, b in zip(results, answers)]
         if self.orientations > 1:
             results = [r / self.orientations for r in results]
@@ -209,21 +211,6 @@ class SlicePredictor:
                 y, x = origins[k]
                 total[n, y:y + ty, x:x + tx] += p * weights[k]
         return list((total / np.maximum(norm, 1e-6))[:, pad:pad + ny, pad:pad + nx])
-
-
-def _orientation_codes(count: int) -> tuple[int, ...]:
-    """Which orientations (codes 0..7: a quarter turns ``k % 4``, mirrored when ``k >= 4``) make up
-    ``count``: 1 the slice as it is, 4 its mirror images (half turns and flips), 8 all."""
-    return {1: (0,), 4: (0, 2, 4, 6), 8: tuple(range(8))}[count]
-
-
-def _orient(image: np.ndarray, k: int) -> np.ndarray:
-    return np.rot90(image[:, ::-1] if k >= 4 else image, k % 4)
-
-
-def _orient_back(image: np.ndarray, k: int) -> np.ndarray:
-    image = np.rot90(image, -(k % 4))
-    return image[:, ::-1] if k >= 4 else image
 
 
 def _ais_padding(n: int) -> tuple[tuple[int, int], int]:

@@ -150,6 +150,12 @@ def orient(tile: np.ndarray, k: int) -> np.ndarray:
     return np.flip(tile, axis=1) if k >= 4 else tile
 
 
+def orient_back(tile: np.ndarray, k: int) -> np.ndarray:
+    """The inverse of ``orient(tile, k)``."""
+    tile = np.flip(tile, axis=1) if k >= 4 else tile
+    return np.rot90(tile, -(k % 4))
+
+
 def volume_statistics(tomogram, max_samples: int = 2_000_000) -> tuple[float, float]:
     """Mean and sd of a whole tomogram from a regular subsample of slices and pixels."""
     nz, ny, nx = tomogram.shape
